@@ -1,0 +1,114 @@
+//! Overhead benchmark: plain wasmtime vs `--mode instrument` vs `--mode
+//! sample`, interleaved in rounds so machine drift hits every variant alike.
+//! Prints per-variant medians, ns per profiled call and slowdown ratios.
+//!
+//! Run through `bench/run.sh`, or:
+//! `cargo run --release --example bench -- ROUNDS NAME=GUEST.wasm[:ARGS] …`
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wprof::runner;
+use wprof_profile::Mode;
+
+/// The baseline: the module on a default wasmtime engine, nothing profiled.
+fn plain(engine: &Engine, module: &Module, args: &[String]) -> Result<Duration> {
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |t| t)?;
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    wasi.arg("guest.wasm").args(args);
+    let mut store = Store::new(engine, wasi.build_p1());
+    let t = Instant::now();
+    let instance = linker.instantiate(&mut store, module)?;
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    match start.call(&mut store, ()) {
+        Ok(()) => {}
+        Err(e) if e.downcast_ref::<I32Exit>().is_some_and(|c| c.0 == 0) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(t.elapsed())
+}
+
+fn options(mode: Mode, args: &[String]) -> runner::Options {
+    runner::Options {
+        mode,
+        interval: Duration::from_micros(match mode {
+            Mode::Instrument => 100,
+            Mode::Sample => 1000,
+        }),
+        invoke: None,
+        argv0: "guest.wasm".into(),
+        args: args.to_vec(),
+        env: vec![],
+        dirs: vec![],
+        timeout: None,
+        max_contexts: wprof_instrument::abi::DEFAULT_NODE_CAP,
+        cache: false,
+        interrupt: Arc::new(AtomicBool::new(false)),
+        inherit_stdio: false,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let mut argv = std::env::args().skip(1);
+    let rounds: usize = argv.next().context("ROUNDS")?.parse()?;
+    for spec in argv {
+        let (name, rest) = spec.split_once('=').context("NAME=GUEST.wasm[:ARGS]")?;
+        let (path, args) = rest.split_once(':').unwrap_or((rest, ""));
+        let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+        let wasm = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+        let engine = Engine::default();
+        let module = Module::new(&engine, &wasm)?;
+        let instr_opts = options(Mode::Instrument, &args);
+        let sample_opts = options(Mode::Sample, &args);
+        let instr = runner::prepare(&wasm, &instr_opts)?;
+        let sample = runner::prepare(&wasm, &sample_opts)?;
+        let (mut p, mut i, mut s) = (vec![], vec![], vec![]);
+        let mut calls = 0u64;
+        for _ in 0..rounds {
+            p.push(plain(&engine, &module, &args)?.as_secs_f64());
+            let prof = runner::run(name, &instr, &instr_opts)?;
+            i.push(prof.wall_ns as f64 / 1e9);
+            calls = prof.functions.iter().filter_map(|f| f.calls).sum();
+            s.push(runner::run(name, &sample, &sample_opts)?.wall_ns as f64 / 1e9);
+        }
+        let paired = |v: &[f64]| {
+            let mut d: Vec<f64> = v.iter().zip(&p).map(|(x, b)| x - b).collect();
+            median(&mut d)
+        };
+        let (di, ds) = (paired(&i), paired(&s));
+        let (mp, mi, ms) = (
+            median(&mut p.clone()),
+            median(&mut i.clone()),
+            median(&mut s.clone()),
+        );
+        println!("{name}: {calls} profiled calls, {rounds} interleaved rounds");
+        println!("  plain wasmtime      median {:>9.1} ms", mp * 1e3);
+        println!(
+            "  --mode instrument   median {:>9.1} ms  slowdown {:.3}x  {:.2} ns per profiled call",
+            mi * 1e3,
+            (mp + di) / mp,
+            if calls > 0 {
+                di * 1e9 / calls as f64
+            } else {
+                0.0
+            }
+        );
+        println!(
+            "  --mode sample       median {:>9.1} ms  slowdown {:.3}x",
+            ms * 1e3,
+            (mp + ds) / mp
+        );
+    }
+    Ok(())
+}

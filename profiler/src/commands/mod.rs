@@ -1,0 +1,5 @@
+//! One module per subcommand; each holds its clap `Args` and `execute`.
+
+pub mod instrument;
+pub mod report;
+pub mod run;

@@ -1,0 +1,60 @@
+//! `wprof report`: the top functions of a profile, as a table.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use wprof_profile::{Mode, pprof, report};
+
+use crate::outputs;
+
+const AFTER_HELP: &str = "\
+Examples:
+  wprof report wprof-out
+  wprof report wprof-out/cpu.pb.gz --top 50
+
+Exit status:
+  0 on success, 1 when the profile cannot be read, 2 on a bad command line.";
+
+/// Print the top functions of a profile.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ReportCommand {
+    /// An output directory of `wprof run`, or a `cpu.pb.gz` file.
+    pub profile: PathBuf,
+
+    /// How many functions to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+}
+
+impl ReportCommand {
+    /// Prints the table to stdout.
+    pub fn execute(self) -> Result<u8> {
+        let path = if self.profile.is_dir() {
+            self.profile.join(outputs::PPROF)
+        } else {
+            self.profile.clone()
+        };
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let profile = pprof::read(&bytes, &path.display().to_string())
+            .with_context(|| format!("`{}` is not a pprof profile", path.display()))?;
+        let rows = report::top(&profile, self.top);
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{} ({} mode, {} sampled of {} wall)",
+            path.display(),
+            match profile.mode {
+                Mode::Instrument => "instrument",
+                Mode::Sample => "sample",
+            },
+            report::duration(profile.sampled_ns()),
+            report::duration(profile.wall_ns)
+        )?;
+        write!(out, "{}", report::render(&rows))?;
+        Ok(0)
+    }
+}

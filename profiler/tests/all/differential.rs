@@ -1,0 +1,182 @@
+//! Semantics preserved at scale: random valid modules (wasm-smith) give the
+//! same results, traps, globals and memory before and after instrumentation.
+//!
+//! `WPROF_DIFF_CASES` sets how many modules (default 300; the dedicated run in
+//! the README uses thousands), `WPROF_DIFF_SEED` shifts the seeds.
+
+use std::fmt::Write as _;
+
+use arbitrary::Unstructured;
+use wasmtime::{Config, Engine, Instance, Linker, Module, Store, Trap, Val};
+use wprof_instrument::abi;
+
+fn smith_config() -> wasm_smith::Config {
+    let mut c = wasm_smith::Config::default();
+    c.max_imports = 0;
+    c.min_funcs = 1;
+    c.max_funcs = 12;
+    c.export_everything = true;
+    c.canonicalize_nans = true;
+    // Features outside what the native and JS hosts target.
+    c.gc_enabled = false;
+    c.memory64_enabled = false;
+    c.threads_enabled = false;
+    c.relaxed_simd_enabled = false;
+    c.max_memories = 1;
+    c.max_memory32_bytes = 4 << 16;
+    c.max_instructions = 200;
+    c
+}
+
+fn engine() -> Engine {
+    let mut c = Config::new();
+    c.wasm_exceptions(true);
+    c.wasm_tail_call(true);
+    c.wasm_function_references(true);
+    Engine::new(&c).unwrap()
+}
+
+/// Deterministic bytes for seed `i` (splitmix64).
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_add(0x9E3779B97F4A7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}
+
+fn show(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("i32:{x}"),
+        Val::I64(x) => format!("i64:{x}"),
+        Val::F32(x) => format!("f32:{x:#x}"),
+        Val::F64(x) => format!("f64:{x:#x}"),
+        Val::V128(x) => format!("v128:{:#x}", x.as_u128()),
+        Val::FuncRef(f) => format!("funcref:{}", if f.is_some() { "some" } else { "null" }),
+        Val::ExternRef(r) => format!("externref:{}", if r.is_some() { "some" } else { "null" }),
+        Val::AnyRef(r) => format!("anyref:{}", if r.is_some() { "some" } else { "null" }),
+        Val::ExnRef(r) => format!("exnref:{}", if r.is_some() { "some" } else { "null" }),
+        Val::ContRef(_) => "contref".to_string(),
+    }
+}
+
+fn show_err(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(t) => format!("trap:{t:?}"),
+        None if e.downcast_ref::<wasmtime::ThrownException>().is_some() => {
+            "uncaught exception".into()
+        }
+        None => format!("error:{}", e.root_cause()),
+    }
+}
+
+/// Everything observable from outside: each export called once in order
+/// with default arguments, then exported globals and memory contents.
+fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
+    let module = Module::new(engine, wasm).expect("module compiles");
+    let mut store = Store::new(engine, ());
+    let mut linker: Linker<()> = Linker::new(engine);
+    if instrumented {
+        let rt = Module::new(engine, abi::runtime_wasm()).unwrap();
+        let rt = Instance::new(&mut store, &rt, &[]).unwrap();
+        let n = wprof_instrument::Manifest::from_module(wasm)
+            .unwrap()
+            .unwrap()
+            .functions
+            .len();
+        let init = rt
+            .get_typed_func::<(i32, i32), i32>(&mut store, "init")
+            .unwrap();
+        assert_eq!(init.call(&mut store, (n as i32, 1024)).unwrap(), 0);
+        linker.instance(&mut store, abi::IMPORT_MODULE, rt).unwrap();
+    }
+    let mut log = String::new();
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => return format!("instantiate: {}", show_err(&e)),
+    };
+    let exports: Vec<(String, wasmtime::Extern)> = instance
+        .exports(&mut store)
+        .map(|e| (e.name().to_string(), e.into_extern()))
+        .collect();
+    for (name, ext) in &exports {
+        if let wasmtime::Extern::Func(f) = ext {
+            let ty = f.ty(&store);
+            let params: Option<Vec<Val>> = ty.params().map(|t| t.default_value()).collect();
+            let Some(params) = params else {
+                let _ = writeln!(log, "{name}: non-defaultable params");
+                continue;
+            };
+            let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+            match f.call(&mut store, &params, &mut results) {
+                Ok(()) => {
+                    let r: Vec<String> = results.iter().map(show).collect();
+                    let _ = writeln!(log, "{name}: ok {}", r.join(" "));
+                }
+                Err(e) => {
+                    let _ = writeln!(log, "{name}: {}", show_err(&e));
+                }
+            }
+        }
+    }
+    for (name, ext) in &exports {
+        match ext {
+            wasmtime::Extern::Global(g) => {
+                let _ = writeln!(log, "global {name} = {}", show(&g.get(&mut store)));
+            }
+            wasmtime::Extern::Memory(m) => {
+                let data = m.data(&store);
+                let hash = data.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+                    (h ^ b as u64).wrapping_mul(0x100000001b3)
+                });
+                let _ = writeln!(log, "memory {name}: {} bytes, fnv {hash:#x}", data.len());
+            }
+            _ => {}
+        }
+    }
+    log
+}
+
+#[test]
+fn random_modules_behave_the_same_instrumented() {
+    let cases: u64 = std::env::var("WPROF_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let base: u64 = std::env::var("WPROF_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let engine = engine();
+    let mut checked = 0;
+    for seed in base..base + cases {
+        let data = bytes(seed, 1024 + (seed as usize % 7) * 1024);
+        let mut u = Unstructured::new(&data);
+        let Ok(mut module) = wasm_smith::Module::new(smith_config(), &mut u) else {
+            continue;
+        };
+        // A fuel counter inside the module makes every function terminate
+        // (with a trap) identically in both versions.
+        module.ensure_termination(100).unwrap();
+        let original = module.to_bytes();
+        let instrumented = wprof_instrument::instrument(&original, &Default::default())
+            .unwrap_or_else(|e| panic!("seed {seed}: instrumenting failed: {e}"))
+            .wasm;
+        let before = observe(&engine, &original, false);
+        let after = observe(&engine, &instrumented, true);
+        assert_eq!(
+            before, after,
+            "seed {seed}: behaviour differs after instrumentation"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked * 10 >= cases * 9,
+        "only {checked} of {cases} seeds gave a module"
+    );
+}

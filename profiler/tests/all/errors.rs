@@ -1,0 +1,145 @@
+//! Bad input gets one clear `error:` line with its cause and exit code 1
+//! (2 for a bad command line), never a panic.
+
+use std::process::Output;
+
+use crate::support::*;
+
+fn assert_error(out: &Output, code: i32, first_line: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr:\n{err}");
+    assert!(
+        err.lines().next().unwrap_or("").contains(first_line),
+        "expected first line to contain {first_line:?}, got:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "no panic:\n{err}");
+}
+
+fn run_with(test: &str, args: &[&str]) -> Output {
+    let out = temp_dir(test);
+    let mut full = vec!["run", "--out", out.to_str().unwrap()];
+    full.extend_from_slice(args);
+    wprof(&full)
+}
+
+#[test]
+fn missing_file() {
+    let out = run_with("err-missing", &["/nonexistent/app.wasm"]);
+    assert_error(
+        &out,
+        1,
+        "error: failed to read module `/nonexistent/app.wasm`",
+    );
+    assert!(stderr(&out).contains("No such file or directory"));
+}
+
+#[test]
+fn not_wasm() {
+    let dir = temp_dir("err-not-wasm");
+    let f = dir.join("notes.txt");
+    std::fs::write(&f, "hello, not a module\n").unwrap();
+    let out = run_with("err-not-wasm-out", &[f.to_str().unwrap()]);
+    assert_error(&out, 1, "is not a WebAssembly module");
+}
+
+#[test]
+fn truncated_module() {
+    let bytes = std::fs::read(rust_guest("fib")).unwrap();
+    let dir = temp_dir("err-truncated");
+    let f = dir.join("trunc.wasm");
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+    let out = run_with("err-truncated-out", &[f.to_str().unwrap()]);
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(
+        stderr(&out).contains("invalid WebAssembly module"),
+        "{}",
+        stderr(&out)
+    );
+    // Sample mode compiles with wasmtime; its error must be just as clear.
+    let out = run_with(
+        "err-truncated-sample",
+        &["--mode", "sample", f.to_str().unwrap()],
+    );
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(
+        stderr(&out).contains("failed to compile module"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn invalid_module() {
+    let dir = temp_dir("err-invalid");
+    let f = dir.join("bad.wasm");
+    // Valid header and a type section whose declared size overruns the file.
+    std::fs::write(&f, b"\0asm\x01\0\0\0\x01\x7f\x01\x60").unwrap();
+    let out = run_with("err-invalid-out", &[f.to_str().unwrap()]);
+    assert_error(&out, 1, "error: cannot profile");
+    let bad_text = dir.join("bad.wat");
+    std::fs::write(&bad_text, "(module (func (result i32) i64.const 1))").unwrap();
+    let out = run_with("err-invalid-text", &[bad_text.to_str().unwrap()]);
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(stderr(&out).contains("type mismatch"), "{}", stderr(&out));
+}
+
+#[test]
+fn no_start_lists_exports() {
+    let out = run_with("err-no-start", &[rust_guest("reactor").to_str().unwrap()]);
+    assert_error(&out, 1, "error: cannot profile");
+    let err = stderr(&out);
+    assert!(
+        err.contains("no `_start` export") && err.contains("--invoke") && err.contains("fib"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_export() {
+    let out = run_with(
+        "err-unknown-export",
+        &["--invoke", "nope", rust_guest("reactor").to_str().unwrap()],
+    );
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(
+        stderr(&out).contains("no exported function `nope`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn wrong_argument_count() {
+    let out = run_with(
+        "err-args",
+        &["--invoke", "fib", rust_guest("reactor").to_str().unwrap()],
+    );
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(
+        stderr(&out).contains("takes 1 argument(s) (i32), but 0 were given"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_flag() {
+    let out = wprof(&["run", "--frobnicate", "x.wasm"]);
+    assert_error(&out, 2, "error: unexpected argument '--frobnicate'");
+    let out = wprof(&["run", "--mode", "psychic", "x.wasm"]);
+    assert_error(&out, 2, "error: invalid value 'psychic'");
+}
+
+#[test]
+fn missing_import_is_named() {
+    let dir = temp_dir("err-import");
+    let f = dir.join("imp.wat");
+    std::fs::write(
+        &f,
+        r#"(module (import "env" "host_fn" (func)) (func (export "_start") call 0))"#,
+    )
+    .unwrap();
+    let out = run_with("err-import-out", &[f.to_str().unwrap()]);
+    assert_error(&out, 1, "error: cannot profile");
+    assert!(stderr(&out).contains("env::host_fn"), "{}", stderr(&out));
+}

@@ -1,0 +1,183 @@
+//! Rust guests with known call counts: exact counts across loops, recursion,
+//! early returns, panics and `process::exit`, plus sampling and long runs.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+#[test]
+fn fib_recursion_counts_exactly() {
+    let guest = rust_guest("fib");
+    let (out, summary, _) = run_profile("fib", &[guest.to_str().unwrap(), "--", "20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("fib(20) = 6765"),
+        "guest stdout passes through"
+    );
+    // calls(n) = 1 + calls(n-1) + calls(n-2), calls(0) = calls(1) = 1.
+    assert_eq!(calls(&summary, "fib::fib"), Some(21891));
+    assert_eq!(summary["exit"]["kind"], "exit");
+    assert_eq!(summary["exit"]["code"], 0);
+    assert_eq!(summary["mode"], "instrument");
+}
+
+#[test]
+fn loops_and_early_returns_match_expected_file() {
+    let guest = rust_guest("calls");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/guests/rust/expected/calls.json")).unwrap(),
+    )
+    .unwrap();
+    let (out, summary, _) = run_profile("calls", &[guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected = expected["calls"].as_object().unwrap();
+    assert!(!expected.is_empty());
+    for (name, n) in expected {
+        assert_eq!(calls(&summary, name), n.as_u64(), "calls of {name}");
+    }
+}
+
+#[test]
+fn panic_is_a_trap_and_counts_survive() {
+    let guest = rust_guest("panic");
+    let (out, summary, dir) = run_profile("panic", &[guest.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(134),
+        "trap exit code; {}",
+        stderr(&out)
+    );
+    assert_eq!(summary["exit"]["kind"], "trap");
+    assert!(
+        summary["exit"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+    for f in ["panic::a", "panic::b", "panic::c"] {
+        assert_eq!(calls(&summary, f), Some(1), "calls of {f}");
+    }
+    for file in ["flamegraph.svg", "cpu.pb.gz", "cpu.folded", "calls.folded"] {
+        assert!(dir.join(file).exists(), "{file} written after a trap");
+    }
+}
+
+#[test]
+fn process_exit_code_is_mirrored() {
+    let guest = rust_guest("exit");
+    let (out, summary, _) = run_profile("exit", &[guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(summary["exit"]["kind"], "exit");
+    assert_eq!(summary["exit"]["code"], 3);
+    assert_eq!(calls(&summary, "exit::work"), Some(5));
+    assert_eq!(calls(&summary, "exit::quit"), Some(1));
+}
+
+fn hottest(summary: &Value, key: &str) -> String {
+    summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|f| f[key].as_u64().unwrap())
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn sample_mode_finds_the_hot_function() {
+    let guest = rust_guest("hot");
+    let (out, summary, _) =
+        run_profile("hot-sample", &["--mode", "sample", guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary["mode"], "sample");
+    assert!(
+        summary["cpu"]["samples"].as_u64().unwrap() > 20,
+        "enough samples: {summary}"
+    );
+    assert_eq!(hottest(&summary, "self_samples"), "hot::hot_loop");
+    assert!(
+        summary["functions"][0]["calls"].is_null(),
+        "sample mode has no call counts"
+    );
+}
+
+#[test]
+fn instrument_mode_times_the_hot_function() {
+    let guest = rust_guest("hot");
+    let (out, summary, _) = run_profile("hot-instrument", &[guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hottest(&summary, "self_ns"), "hot::hot_loop");
+    assert_eq!(calls(&summary, "hot::hot_loop"), Some(1));
+}
+
+#[test]
+fn hundred_million_calls_stay_bounded() {
+    let guest = rust_guest("many_calls");
+    let (out, summary, _) = run_profile("many-calls", &[guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(calls(&summary, "many_calls::tick"), Some(100_000_000));
+    // Aggregation, not an event log: the tree holds contexts, not calls.
+    let nodes = summary["contexts"]["nodes"].as_u64().unwrap();
+    assert!(
+        nodes < 1_000,
+        "{nodes} contexts for a loop calling one function"
+    );
+    let rss = summary["host_peak_rss_bytes"].as_u64().unwrap();
+    assert!(rss < 300 << 20, "peak RSS {rss} bytes");
+}
+
+#[test]
+fn reactor_invoke_repeats_and_reports_latency() {
+    let guest = rust_guest("reactor");
+    let (out, summary, _) = run_profile(
+        "reactor",
+        &[
+            "--invoke",
+            "fib",
+            "--arg",
+            "15",
+            "--repeat",
+            "20",
+            guest.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inv = &summary["invoke"];
+    assert_eq!(inv["export"], "fib");
+    assert_eq!(inv["results"][0], "i32:610");
+    assert_eq!(inv["latency"]["count"], 20);
+    let p50 = inv["latency"]["p50_ns"].as_u64().unwrap();
+    let p99 = inv["latency"]["p99_ns"].as_u64().unwrap();
+    let max = inv["latency"]["max_ns"].as_u64().unwrap();
+    assert!(0 < p50 && p50 <= p99 && p99 <= max);
+    // fib_rec(15) makes 1973 calls; 20 calls of the export.
+    assert_eq!(calls(&summary, "reactor::fib_rec"), Some(20 * 1973));
+    assert_eq!(calls(&summary, "fib"), Some(20));
+}
+
+#[test]
+fn reactor_trap_in_export() {
+    let guest = rust_guest("reactor");
+    let (out, summary, _) = run_profile(
+        "reactor-trap",
+        &["--invoke", "boom", guest.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(134));
+    assert_eq!(summary["exit"]["kind"], "trap");
+    assert_eq!(summary["invoke"]["latency"]["count"], 0);
+}
+
+#[test]
+fn timeout_still_writes_the_profile() {
+    let guest = rust_guest("callheavy");
+    let (out, summary, dir) = run_profile(
+        "timeout",
+        &["--timeout", "0.3", guest.to_str().unwrap(), "--", "45"],
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert_eq!(summary["exit"]["kind"], "timeout");
+    assert!(calls(&summary, "callheavy::fib").unwrap() > 1000);
+    assert!(dir.join("flamegraph.svg").exists());
+}

@@ -1,0 +1,114 @@
+//! The output files: folded stacks, flamegraph, pprof (read back by `wprof
+//! report` and, when installed, by `go tool pprof`).
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn fib_profile(test: &str) -> std::path::PathBuf {
+    let guest = rust_guest("fib");
+    let (out, _, dir) = run_profile(test, &[guest.to_str().unwrap(), "--", "20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    dir
+}
+
+#[test]
+fn calls_folded_holds_every_call_once() {
+    let dir = fib_profile("folded");
+    let text = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
+    let mut fib_calls = 0;
+    let mut lines: Vec<&str> = text.lines().collect();
+    for line in &lines {
+        let (stack, n) = line.rsplit_once(' ').expect("`stack count`");
+        let n: u64 = n.parse().unwrap();
+        if stack.ends_with(";fib::fib") {
+            fib_calls += n;
+        }
+    }
+    assert_eq!(fib_calls, 21891);
+    // Recursion depth 20: the deepest context has fib 19 levels below the first.
+    assert!(lines.iter().any(|l| l.matches("fib::fib").count() == 19));
+    let sorted = {
+        let mut s = lines.clone();
+        s.sort();
+        s
+    };
+    lines.dedup();
+    assert_eq!(lines, sorted, "one sorted line per unique stack");
+}
+
+#[test]
+fn flamegraph_shows_demangled_names() {
+    let dir = fib_profile("flamegraph");
+    let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
+    assert!(svg.starts_with("<?xml"), "an SVG document");
+    assert!(svg.contains("fib::fib"), "demangled name in the flamegraph");
+    assert!(!svg.contains("_ZN3fib"), "no mangled names");
+}
+
+#[test]
+fn report_reads_pprof_back() {
+    let dir = fib_profile("report");
+    let out = wprof(&["report", dir.to_str().unwrap(), "--top", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.ends_with(" fib::fib"))
+        .unwrap_or_else(|| panic!("fib::fib in the top table:\n{text}"));
+    assert_eq!(
+        row.split_whitespace().next(),
+        Some("21891"),
+        "calls column: {row}"
+    );
+    assert!(text.lines().count() <= 7, "--top 5 limits rows:\n{text}");
+}
+
+/// `go tool pprof`, when the README's test command installed Go.
+fn go() -> Option<std::path::PathBuf> {
+    let candidates = ["/usr/lib/go-1.23/bin/go", "/usr/lib/go/bin/go"];
+    candidates
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn pprof_opens_in_go_tool_pprof() {
+    let Some(go) = go() else {
+        // The README test command installs Go; CI sets WPROF_REQUIRE_GO so a
+        // missing Go fails there instead of passing quietly.
+        assert!(
+            std::env::var_os("WPROF_REQUIRE_GO").is_none(),
+            "Go is required but missing"
+        );
+        eprintln!("note: Go not installed; pprof checked only by `wprof report`");
+        return;
+    };
+    let dir = fib_profile("go-pprof");
+    let run = |index: &str| {
+        let out = Command::new(&go)
+            .args(["tool", "pprof", "-top", "-sample_index", index])
+            .arg(dir.join("cpu.pb.gz"))
+            .env("HOME", dir.as_os_str())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let calls = run("calls");
+    let row = calls
+        .lines()
+        .find(|l| l.trim_end().ends_with(" fib::fib"))
+        .unwrap_or_else(|| panic!("fib::fib in pprof -top:\n{calls}"));
+    assert!(
+        row.trim_start().starts_with("21891 "),
+        "flat calls of fib: {row}"
+    );
+    let cpu = run("cpu");
+    assert!(cpu.contains("fib::fib"), "{cpu}");
+}

@@ -1,0 +1,211 @@
+//! The probe ABI: the one definition of how an instrumented module talks to
+//! its host. The native runner and the JS host both read it from here.
+//!
+//! An instrumented module
+//! - imports `wprof.enter: (func (param i32) (result i32))` and
+//!   `wprof.cur: (global (mut i32))` from the probe runtime ([`runtime_wasm`]),
+//! - carries a `wprof.abi` custom section ([`Manifest`], JSON) that states the
+//!   ABI version and maps each probe function id to the original function
+//!   index and its demangled name.
+//!
+//! The host instantiates the runtime, calls `init(n_funcs, node_cap)`, links
+//! the guest against it, and after the run reads the calling-context tree out
+//! of the runtime's memory ([`read_tree`]).
+//!
+//! ```
+//! let rt = wprof_instrument::abi::runtime_wasm();
+//! assert_eq!(&rt[..4], b"\0asm");
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the probe ABI this crate emits and understands.
+pub const ABI_VERSION: u32 = 1;
+/// Import module name of every probe import.
+pub const IMPORT_MODULE: &str = "wprof";
+/// `enter(fid) -> previous context`.
+pub const ENTER: &str = "enter";
+/// Mutable i32 global holding the current context node.
+pub const CUR: &str = "cur";
+/// Custom section carrying the [`Manifest`].
+pub const SECTION: &str = "wprof.abi";
+
+/// Runtime exports the host uses (besides `enter` and `cur`).
+pub mod runtime_exports {
+    /// `init(n_funcs: i32, node_cap: i32) -> i32` (0 = ok, -1 = out of memory).
+    pub const INIT: &str = "init";
+    /// The runtime's memory holding the tree.
+    pub const MEMORY: &str = "memory";
+    /// Number of nodes in use (i32 global).
+    pub const NODE_COUNT: &str = "node_count";
+    /// Byte offset of the node array (i32 global).
+    pub const NODES_BASE: &str = "nodes_base";
+    /// Byte offset of the per-function counters (i32 global).
+    pub const FLAT_BASE: &str = "flat_base";
+    /// Calls that hit the full tree (i64 global).
+    pub const OVERFLOW: &str = "overflow";
+}
+
+/// Tree node reserved for the root (no function).
+pub const ROOT_NODE: u32 = 0;
+/// Tree node that absorbs calls once the tree is full.
+pub const OVERFLOW_NODE: u32 = 1;
+/// Default capacity of the calling-context tree, in nodes (16 bytes each).
+pub const DEFAULT_NODE_CAP: u32 = 1 << 20;
+
+const RUNTIME_WAT: &str = include_str!("runtime.wat");
+
+/// The probe runtime module, assembled from its text source.
+pub fn runtime_wasm() -> Vec<u8> {
+    // The source is a compile-time constant covered by tests, so a parse
+    // failure is a bug in this crate, not an input error.
+    wat::parse_str(RUNTIME_WAT).expect("probe runtime text is valid")
+}
+
+/// What the `wprof.abi` custom section says about an instrumented module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Probe ABI version the module speaks.
+    pub abi: u32,
+    /// One entry per probe function id (the position in this list).
+    pub functions: Vec<FunctionEntry>,
+}
+
+/// One instrumented function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionEntry {
+    /// Function index in the original (uninstrumented) module.
+    pub index: u32,
+    /// Display name: demangled, or `wasm-function[N]` when the module has none.
+    pub name: String,
+}
+
+impl Manifest {
+    /// Serializes the manifest as the custom section's payload.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("manifest serializes")
+    }
+
+    /// Finds and decodes the manifest of an instrumented module. `Ok(None)`
+    /// means the module is not instrumented.
+    pub fn from_module(wasm: &[u8]) -> Result<Option<Manifest>, crate::Error> {
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(crate::Error::Parse)?;
+            if let wasmparser::Payload::CustomSection(c) = payload {
+                if c.name() == SECTION {
+                    let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
+                        crate::Error::Manifest(format!(
+                            "section at offset 0x{:x}: {e}",
+                            c.data_offset()
+                        ))
+                    })?;
+                    if manifest.abi != ABI_VERSION {
+                        return Err(crate::Error::AbiVersion {
+                            found: manifest.abi,
+                            supported: ABI_VERSION,
+                        });
+                    }
+                    return Ok(Some(manifest));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The calling-context tree as the runtime left it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// `(parent, fid, calls)` per node; index 0 is the root, 1 the overflow node.
+    pub nodes: Vec<(u32, u32, u64)>,
+    /// Exact calls per function id.
+    pub calls_by_fid: Vec<u64>,
+    /// Calls that found the tree full (counted on the overflow node).
+    pub overflow: u64,
+}
+
+/// The runtime's exported globals, as read by the host after a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeState {
+    /// `node_count`.
+    pub node_count: u32,
+    /// `nodes_base`.
+    pub nodes_base: u32,
+    /// `flat_base`.
+    pub flat_base: u32,
+    /// `overflow`.
+    pub overflow: u64,
+}
+
+/// Decodes the tree from a copy of the runtime's memory, its globals and the
+/// number of instrumented functions.
+pub fn read_tree(memory: &[u8], state: RuntimeState, n_funcs: u32) -> Result<Tree, crate::Error> {
+    let RuntimeState {
+        node_count,
+        nodes_base,
+        flat_base,
+        overflow,
+    } = state;
+    let slice = |off: usize, len: usize| {
+        memory
+            .get(off..off + len)
+            .ok_or_else(|| crate::Error::Manifest(format!("runtime memory too small at 0x{off:x}")))
+    };
+    let nodes_bytes = slice(nodes_base as usize, node_count as usize * 16)?;
+    let nodes = nodes_bytes
+        .chunks_exact(16)
+        .map(|n| {
+            let parent = u32::from_le_bytes(n[0..4].try_into().unwrap());
+            let fid = u32::from_le_bytes(n[4..8].try_into().unwrap());
+            let calls = u64::from_le_bytes(n[8..16].try_into().unwrap());
+            (parent, fid, calls)
+        })
+        .collect();
+    let flat = slice(flat_base as usize, n_funcs as usize * 8)?;
+    let calls_by_fid = flat
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    Ok(Tree {
+        nodes,
+        calls_by_fid,
+        overflow,
+    })
+}
+
+impl Tree {
+    /// The profile of an instrumented run: functions from `manifest` with
+    /// their exact calls, one context per tree node, and per-node time and
+    /// samples as the host's sampler charged them (indexed by node; missing
+    /// entries are zero). Native and JS hosts both build profiles here.
+    pub fn to_profile(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        time: &[u64],
+        samples: &[u64],
+    ) -> wprof_profile::Profile {
+        use wprof_profile::{Mode, Profile, ROOT};
+        let mut profile = Profile::new(name, Mode::Instrument);
+        for (f, &calls) in manifest.functions.iter().zip(&self.calls_by_fid) {
+            let id = profile.add_function(f.name.clone(), Some(f.index));
+            profile.functions[id as usize].calls = Some(calls);
+        }
+        let truncated = profile.add_function("[truncated]", None);
+        // Runtime nodes are created parent first, so one pass maps them.
+        let mut map = vec![ROOT; self.nodes.len()];
+        for (i, &(parent, fid, calls)) in self.nodes.iter().enumerate().skip(1) {
+            let overflow = i as u32 == OVERFLOW_NODE;
+            let func = if overflow { truncated } else { fid };
+            let parent = map.get(parent as usize).copied().unwrap_or(ROOT);
+            let node = profile.tree.child(parent, func);
+            map[i] = node;
+            let n = &mut profile.tree.nodes[node as usize];
+            n.calls += if overflow { self.overflow } else { calls };
+            n.self_ns += time.get(i).copied().unwrap_or(0);
+            n.samples += samples.get(i).copied().unwrap_or(0);
+        }
+        profile.truncated_calls = self.overflow;
+        profile
+    }
+}

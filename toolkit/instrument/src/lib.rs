@@ -1,0 +1,149 @@
+//! wprof's instrumenter: rewrites a WebAssembly module so that it reports an
+//! exact calling-context tree to the probe runtime, defines that runtime and
+//! its ABI ([`abi`]), and names functions for humans ([`symbolize`]).
+//!
+//! This crate takes and returns bytes; it knows nothing of wasmtime, JS or the
+//! command line, and builds for `wasm32-unknown-unknown` so the browser runs
+//! the same instrumenter as the server.
+//!
+//! ```
+//! let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
+//! let out = wprof_instrument::instrument(&wasm, &wprof_instrument::Options::default()).unwrap();
+//! assert_eq!(out.manifest.functions.len(), 1);
+//! assert_eq!(out.manifest.functions[0].name, "wasm-function[0]");
+//! ```
+
+pub mod abi;
+mod rewrite;
+pub mod symbolize;
+
+use std::sync::{Arc, Mutex};
+
+use walrus::{FunctionId, ModuleConfig, RawCustomSection, ValType};
+
+pub use abi::{FunctionEntry, Manifest};
+
+/// Errors of this crate. Messages are lowercase and say where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not a valid WebAssembly module.
+    #[error("invalid WebAssembly module: {0}")]
+    Parse(#[source] wasmparser::BinaryReaderError),
+    /// walrus rejected the module (it validates while parsing).
+    #[error("invalid WebAssembly module: {0:#}")]
+    Module(String),
+    /// The input already carries wprof probes.
+    #[error("module is already instrumented (it has a `{}` section)", abi::SECTION)]
+    AlreadyInstrumented,
+    /// The `wprof.abi` section could not be decoded.
+    #[error("malformed wprof manifest: {0}")]
+    Manifest(String),
+    /// The module speaks a probe ABI this build does not.
+    #[error("module uses probe ABI version {found}, this wprof supports version {supported}")]
+    AbiVersion {
+        /// Version in the module.
+        found: u32,
+        /// Version this crate implements.
+        supported: u32,
+    },
+    /// The rewritten module does not validate: a bug in wprof.
+    #[error("instrumented module does not validate (this is a wprof bug): {0}")]
+    Output(#[source] wasmparser::BinaryReaderError),
+}
+
+/// How to instrument.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Keep and rewrite DWARF `.debug_*` sections (walrus drops them
+    /// otherwise). Default: `true`, so debuggers still work on the artifact.
+    pub keep_dwarf: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { keep_dwarf: true }
+    }
+}
+
+/// The instrumented module and what its probes mean.
+#[derive(Debug, Clone)]
+pub struct Instrumented {
+    /// The instrumented module's bytes; it validates.
+    pub wasm: Vec<u8>,
+    /// The manifest also embedded in the module's `wprof.abi` section.
+    pub manifest: Manifest,
+}
+
+/// Instruments every local function of `wasm` (a binary module) with
+/// calling-context probes. See [`abi`] for what the result imports.
+pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error> {
+    if Manifest::from_module(wasm)?.is_some() {
+        return Err(Error::AlreadyInstrumented);
+    }
+    // walrus ids are arena positions; the index → id map from parsing is the
+    // reliable way back to original function indices, which is what users
+    // and the sampling mode see.
+    let order: Arc<Mutex<Vec<FunctionId>>> = Arc::default();
+    let mut config = ModuleConfig::new();
+    config.generate_dwarf(options.keep_dwarf);
+    {
+        let order = order.clone();
+        config.on_parse(move |module, ids| {
+            let mut order = order.lock().unwrap();
+            for index in 0..module.funcs.iter().count() as u32 {
+                order.push(ids.get_func(index)?);
+            }
+            Ok(())
+        });
+    }
+    let mut module = config
+        .parse(wasm)
+        .map_err(|e| Error::Module(format!("{e:#}")))?;
+    let order = std::mem::take(&mut *order.lock().unwrap());
+
+    let enter_ty = module.types.add(&[ValType::I32], &[ValType::I32]);
+    let (enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::ENTER, enter_ty);
+    let (cur, _) =
+        module.add_import_global(abi::IMPORT_MODULE, abi::CUR, ValType::I32, true, false);
+    let probes = rewrite::Probes { enter, cur };
+
+    let mut functions = Vec::new();
+    for (index, id) in order.into_iter().enumerate() {
+        let func = module.funcs.get_mut(id);
+        let name = symbolize::display_name(func.name.as_deref(), index as u32);
+        if let walrus::FunctionKind::Local(local) = &mut func.kind {
+            let fid = functions.len() as u32;
+            rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);
+            functions.push(FunctionEntry {
+                index: index as u32,
+                name,
+            });
+        }
+    }
+    let manifest = Manifest {
+        abi: abi::ABI_VERSION,
+        functions,
+    };
+    module.customs.add(RawCustomSection {
+        name: abi::SECTION.to_string(),
+        data: manifest.to_bytes(),
+    });
+    let out = module.emit_wasm();
+    validate(&out).map_err(Error::Output)?;
+    Ok(Instrumented {
+        wasm: out,
+        manifest,
+    })
+}
+
+/// Validates `wasm` with the feature set walrus parses (wasmparser defaults
+/// plus legacy exceptions).
+pub fn validate(wasm: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
+    let features =
+        wasmparser::WasmFeatures::default() | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS;
+    wasmparser::Validator::new_with_features(features)
+        .validate_all(wasm)
+        .map(|_| ())
+}

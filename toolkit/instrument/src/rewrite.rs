@@ -1,0 +1,256 @@
+//! The walrus pass that puts an entry and an exit probe on every local
+//! function without changing what the function computes.
+//!
+//! Each body becomes
+//!
+//! ```text
+//! i32.const fid; call $wprof.enter; local.set $saved
+//! block (result R)            ;; the old body; `br`s to the function label
+//!   …                         ;; and `return`s now target this block
+//! end
+//! local.get $saved; global.set $wprof.cur
+//! ```
+//!
+//! so every way out of the body (fall-through, `return`, `br`/`br_if`/
+//! `br_table`/`br_on_*` to the function label, `try_table` catches that
+//! target it) passes the single exit. Tail calls (`return_call*`) replace the
+//! frame, so the exit runs just before them. Traps and `proc_exit` unwind
+//! past the exit; the host knows the run ended and reads the tree as it was.
+//! Exceptions that unwind into a `catch` also skip exits, so in functions with
+//! handlers the current context is re-established at every landing site.
+
+use std::collections::HashSet;
+
+use walrus::ir::{
+    self, Instr, InstrLocId, InstrSeq, InstrSeqId, InstrSeqType, LegacyCatch, TryTableCatch,
+    VisitorMut,
+};
+use walrus::{FunctionId, GlobalId, LocalFunction, LocalId, ModuleLocals, ModuleTypes, ValType};
+
+/// The probe imports of one module.
+pub(crate) struct Probes {
+    pub enter: FunctionId,
+    pub cur: GlobalId,
+}
+
+/// Wraps `func` (probe id `fid`) with entry and exit probes.
+pub(crate) fn wrap_function(
+    func: &mut LocalFunction,
+    fid: u32,
+    probes: &Probes,
+    types: &mut ModuleTypes,
+    locals: &mut ModuleLocals,
+) {
+    let entry = func.entry_block();
+    let results = types.results(func.ty()).to_vec();
+    let inner_ty = InstrSeqType::new(types, &[], &results);
+    let inner = func.builder_mut().dangling_instr_seq(inner_ty).id();
+    let body = std::mem::take(&mut func.block_mut(entry).instrs);
+    func.block_mut(inner).instrs = body;
+
+    let landings = Landings::collect(func, inner);
+    let saved = locals.add(ValType::I32);
+    let this = (!landings.is_empty()).then(|| locals.add(ValType::I32));
+
+    let mut fix = Fix {
+        from: entry,
+        to: inner,
+        exit: restore(saved, probes.cur),
+        landing: this.map(|l| restore(l, probes.cur)),
+        landings: &landings,
+    };
+    ir::dfs_pre_order_mut(&mut fix, func, inner);
+
+    let mut prologue = vec![
+        Instr::Const(ir::Const {
+            value: ir::Value::I32(fid as i32),
+        }),
+        Instr::Call(ir::Call { func: probes.enter }),
+        Instr::LocalSet(ir::LocalSet { local: saved }),
+    ];
+    if let Some(this) = this {
+        prologue.push(Instr::GlobalGet(ir::GlobalGet { global: probes.cur }));
+        prologue.push(Instr::LocalSet(ir::LocalSet { local: this }));
+    }
+    prologue.push(Instr::Block(ir::Block { seq: inner }));
+    prologue.extend(restore(saved, probes.cur));
+    func.block_mut(entry).instrs = prologue
+        .into_iter()
+        .map(|i| (i, InstrLocId::default()))
+        .collect();
+}
+
+fn restore(local: LocalId, cur: GlobalId) -> Vec<Instr> {
+    vec![
+        Instr::LocalGet(ir::LocalGet { local }),
+        Instr::GlobalSet(ir::GlobalSet { global: cur }),
+    ]
+}
+
+/// Where execution resumes after an exception is caught.
+#[derive(Default)]
+struct Landings {
+    /// `try_table` catch labels: a branch to a block/if label continues after
+    /// the construct, a branch to a loop label at the loop's start.
+    labels: HashSet<InstrSeqId>,
+    /// Loop bodies (to tell the two kinds of label apart).
+    loops: HashSet<InstrSeqId>,
+    /// Legacy `try … catch` handler bodies.
+    handlers: HashSet<InstrSeqId>,
+}
+
+impl Landings {
+    fn collect(func: &LocalFunction, start: InstrSeqId) -> Landings {
+        let mut out = Landings::default();
+        let mut stack = vec![start];
+        while let Some(id) = stack.pop() {
+            for (instr, _) in &func.block(id).instrs {
+                match instr {
+                    Instr::Block(b) => stack.push(b.seq),
+                    Instr::Loop(l) => {
+                        out.loops.insert(l.seq);
+                        stack.push(l.seq);
+                    }
+                    Instr::IfElse(i) => {
+                        stack.push(i.consequent);
+                        stack.push(i.alternative);
+                    }
+                    Instr::TryTable(t) => {
+                        for c in &t.catches {
+                            out.labels.insert(catch_label(c));
+                        }
+                        stack.push(t.seq);
+                    }
+                    Instr::Try(t) => {
+                        for c in &t.catches {
+                            match c {
+                                LegacyCatch::Catch { handler, .. }
+                                | LegacyCatch::CatchAll { handler } => {
+                                    out.handlers.insert(*handler);
+                                    stack.push(*handler);
+                                }
+                                LegacyCatch::Delegate { .. } => {}
+                            }
+                        }
+                        stack.push(t.seq);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.handlers.is_empty()
+    }
+
+    fn resumes_at_start(&self, seq: InstrSeqId) -> bool {
+        self.handlers.contains(&seq) || (self.loops.contains(&seq) && self.labels.contains(&seq))
+    }
+
+    fn resumes_after(&self, instr: &Instr) -> bool {
+        match instr {
+            Instr::Block(b) => self.labels.contains(&b.seq),
+            Instr::IfElse(i) => {
+                self.labels.contains(&i.consequent) || self.labels.contains(&i.alternative)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn catch_label(c: &TryTableCatch) -> InstrSeqId {
+    match c {
+        TryTableCatch::Catch { label, .. }
+        | TryTableCatch::CatchRef { label, .. }
+        | TryTableCatch::CatchAll { label }
+        | TryTableCatch::CatchAllRef { label } => *label,
+    }
+}
+
+fn catch_label_mut(c: &mut TryTableCatch) -> &mut InstrSeqId {
+    match c {
+        TryTableCatch::Catch { label, .. }
+        | TryTableCatch::CatchRef { label, .. }
+        | TryTableCatch::CatchAll { label }
+        | TryTableCatch::CatchAllRef { label } => label,
+    }
+}
+
+struct Fix<'a> {
+    from: InstrSeqId,
+    to: InstrSeqId,
+    exit: Vec<Instr>,
+    landing: Option<Vec<Instr>>,
+    landings: &'a Landings,
+}
+
+impl VisitorMut for Fix<'_> {
+    fn start_instr_seq_mut(&mut self, seq: &mut InstrSeq) {
+        let needs_rewrite = self.landing.is_some()
+            || seq.instrs.iter().any(|(i, _)| {
+                matches!(
+                    i,
+                    Instr::Return(_)
+                        | Instr::ReturnCall(_)
+                        | Instr::ReturnCallIndirect(_)
+                        | Instr::ReturnCallRef(_)
+                )
+            });
+        if !needs_rewrite {
+            return;
+        }
+        let probe = |instrs: &[Instr]| {
+            instrs
+                .iter()
+                .cloned()
+                .map(|i| (i, InstrLocId::default()))
+                .collect::<Vec<_>>()
+        };
+        let mut out = Vec::with_capacity(seq.instrs.len() + 4);
+        if let Some(landing) = &self.landing {
+            if self.landings.resumes_at_start(seq.id()) {
+                out.extend(probe(landing));
+            }
+        }
+        for (instr, loc) in std::mem::take(&mut seq.instrs) {
+            match instr {
+                // `return` and `br` to the function label behave identically
+                // (both keep only the result values), so a return becomes a
+                // branch to the block whose end runs the exit probe.
+                Instr::Return(_) => out.push((Instr::Br(ir::Br { block: self.to }), loc)),
+                Instr::ReturnCall(_) | Instr::ReturnCallIndirect(_) | Instr::ReturnCallRef(_) => {
+                    out.extend(probe(&self.exit));
+                    out.push((instr, loc));
+                }
+                _ => {
+                    let resume_after = self.landings.resumes_after(&instr);
+                    out.push((instr, loc));
+                    if let (true, Some(landing)) = (resume_after, &self.landing) {
+                        out.extend(probe(landing));
+                    }
+                }
+            }
+        }
+        seq.instrs = out;
+    }
+
+    fn visit_instr_mut(&mut self, instr: &mut Instr, _: &mut InstrLocId) {
+        // walrus does not visit `try_table` catch labels as sequence ids.
+        if let Instr::TryTable(t) = instr {
+            for c in &mut t.catches {
+                let label = catch_label_mut(c);
+                if *label == self.from {
+                    *label = self.to;
+                }
+            }
+        }
+    }
+
+    fn visit_instr_seq_id_mut(&mut self, id: &mut InstrSeqId) {
+        if *id == self.from {
+            *id = self.to;
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! wprof's profile model and its writers: a calling-context tree with call
+//! counts and time per context, rendered as folded stacks, an inferno
+//! flamegraph, gzipped pprof and `summary.json`, and read back from pprof for
+//! `wprof report`.
+//!
+//! This is the bottom layer: it knows nothing of walrus, wasmtime, the command
+//! line or JS (CI checks that with `cargo tree`), so the native runner and the
+//! browser build produce byte-identical outputs from the same profile.
+//!
+//! ```
+//! use wprof_profile::{Mode, Profile};
+//! let mut p = Profile::new("demo.wasm", Mode::Instrument);
+//! let main = p.add_function("main", Some(1));
+//! let fib = p.add_function("fib", Some(2));
+//! let m = p.tree.child(wprof_profile::ROOT, main);
+//! let f = p.tree.child(m, fib);
+//! p.tree.nodes[m as usize].calls = 1;
+//! p.tree.nodes[f as usize].calls = 3;
+//! p.tree.nodes[f as usize].self_ns = 500;
+//! let stats = p.function_stats();
+//! assert_eq!(stats[fib as usize].total_ns, 500);
+//! assert_eq!(stats[main as usize].total_ns, 500);
+//! ```
+
+pub mod flamegraph;
+pub mod folded;
+pub mod pprof;
+mod proto;
+pub mod report;
+pub mod summary;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Node id of the root of every tree; it stands for "no function".
+pub const ROOT: u32 = 0;
+/// `Node::func` of the root.
+pub const NO_FUNCTION: u32 = u32::MAX;
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Writing an output failed.
+    #[error("write failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// inferno refused the stacks.
+    #[error("flamegraph rendering failed: {0}")]
+    Flamegraph(String),
+    /// A pprof input could not be decoded.
+    #[error("invalid pprof profile: {0}")]
+    Pprof(String),
+}
+
+/// How the profile was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Probes in every function: exact calls per context, time by sampling
+    /// the current context.
+    Instrument,
+    /// Stack sampling of the unmodified module: no call counts.
+    Sample,
+}
+
+/// How the guest run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    /// `exit`, `trap`, `timeout` or `interrupted`.
+    pub kind: ExitKind,
+    /// The guest's exit code for `exit` (0 when `_start` or the export
+    /// returned normally); `None` otherwise.
+    pub code: Option<i32>,
+    /// Trap or timeout message.
+    pub message: Option<String>,
+}
+
+/// See [`Exit::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitKind {
+    /// Returned normally or called `proc_exit`.
+    Exit,
+    /// Trapped (including Rust panics under `panic=abort`).
+    Trap,
+    /// Stopped by `--timeout`.
+    Timeout,
+    /// Stopped by Ctrl-C.
+    Interrupted,
+}
+
+impl Exit {
+    /// A normal exit with `code`.
+    pub fn code(code: i32) -> Exit {
+        Exit {
+            kind: ExitKind::Exit,
+            code: Some(code),
+            message: None,
+        }
+    }
+}
+
+/// A function as profiles show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Demangled display name.
+    pub name: String,
+    /// Index in the original module, when the frame is a wasm function.
+    pub index: Option<u32>,
+    /// Exact number of calls, when the profile counted them. This stays exact
+    /// even when the tree overflowed and its per-context counts did not.
+    pub calls: Option<u64>,
+}
+
+/// One calling context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    /// Parent node ([`ROOT`] for top-level frames; the root's own parent is itself).
+    pub parent: u32,
+    /// Index into [`Profile::functions`], [`NO_FUNCTION`] for the root.
+    pub func: u32,
+    /// Calls made in exactly this context.
+    pub calls: u64,
+    /// Time spent in this context itself (not in callees), from sampling.
+    pub self_ns: u64,
+    /// Samples taken in this context.
+    pub samples: u64,
+}
+
+/// A calling-context tree. Children always have larger ids than their
+/// parents, which lets every aggregation run in one linear pass.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// All nodes; `nodes[0]` is the root.
+    pub nodes: Vec<Node>,
+    index: HashMap<(u32, u32), u32>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            nodes: vec![Node {
+                parent: ROOT,
+                func: NO_FUNCTION,
+                ..Node::default()
+            }],
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl Tree {
+    /// The child of `parent` for `func`, created if needed.
+    pub fn child(&mut self, parent: u32, func: u32) -> u32 {
+        let next = self.nodes.len() as u32;
+        *self.index.entry((parent, func)).or_insert_with(|| {
+            self.nodes.push(Node {
+                parent,
+                func,
+                ..Node::default()
+            });
+            next
+        })
+    }
+
+    /// Follows `stack` (outermost frame first) from the root, creating nodes.
+    pub fn path(&mut self, stack: impl IntoIterator<Item = u32>) -> u32 {
+        stack.into_iter().fold(ROOT, |node, f| self.child(node, f))
+    }
+
+    /// Function ids from the outermost frame down to `node`.
+    pub fn stack(&self, mut node: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        while node != ROOT {
+            let n = &self.nodes[node as usize];
+            out.push(n.func);
+            node = n.parent;
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Latency of repeated calls to one export.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Completed calls measured.
+    pub count: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 99th percentile (nearest rank).
+    pub p99_ns: u64,
+    /// Slowest call.
+    pub max_ns: u64,
+    /// Arithmetic mean.
+    pub mean_ns: u64,
+}
+
+impl Latency {
+    /// Summarises per-call durations (nearest-rank percentiles).
+    pub fn from_durations(durations: &[u64]) -> Latency {
+        if durations.is_empty() {
+            return Latency::default();
+        }
+        let mut sorted = durations.to_vec();
+        sorted.sort_unstable();
+        let rank = |p: f64| {
+            let r = (p * sorted.len() as f64).ceil() as usize;
+            sorted[r.clamp(1, sorted.len()) - 1]
+        };
+        Latency {
+            count: sorted.len() as u64,
+            p50_ns: rank(0.50),
+            p99_ns: rank(0.99),
+            max_ns: *sorted.last().unwrap(),
+            mean_ns: (sorted.iter().map(|&d| d as u128).sum::<u128>() / sorted.len() as u128)
+                as u64,
+        }
+    }
+}
+
+/// What `--invoke` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invoke {
+    /// The export called.
+    pub export: String,
+    /// Arguments passed to every call, as written.
+    pub args: Vec<String>,
+    /// Calls requested.
+    pub repeat: u64,
+    /// Results of the last completed call, as `type:value`.
+    pub results: Vec<String>,
+    /// Per-call latency of the completed calls.
+    pub latency: Latency,
+}
+
+/// A profile of one guest run.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The module as the user named it.
+    pub module: String,
+    /// How it was taken.
+    pub mode: Mode,
+    /// How the run ended.
+    pub exit: Exit,
+    /// Wall time of the guest run.
+    pub wall_ns: u64,
+    /// Sampling interval.
+    pub interval_ns: u64,
+    /// Frame table.
+    pub functions: Vec<Function>,
+    /// Calling contexts.
+    pub tree: Tree,
+    /// Calls the instrumented tree could not place because it was full; they
+    /// sit under a `[truncated]` frame.
+    pub truncated_calls: u64,
+    /// Set for `--invoke` runs.
+    pub invoke: Option<Invoke>,
+    /// Peak resident memory of the profiling host, when it knows it.
+    pub host_peak_rss_bytes: Option<u64>,
+}
+
+/// Per-function totals derived from the tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionStats {
+    /// Calls (exact in instrument mode).
+    pub calls: u64,
+    /// Time in the function itself.
+    pub self_ns: u64,
+    /// Time with the function anywhere on the stack, recursion counted once.
+    pub total_ns: u64,
+    /// Samples with the function as the leaf.
+    pub self_samples: u64,
+    /// Samples with the function anywhere on the stack.
+    pub total_samples: u64,
+}
+
+impl Profile {
+    /// An empty profile.
+    pub fn new(module: impl Into<String>, mode: Mode) -> Profile {
+        Profile {
+            module: module.into(),
+            mode,
+            exit: Exit::code(0),
+            wall_ns: 0,
+            interval_ns: 0,
+            functions: Vec::new(),
+            tree: Tree::default(),
+            truncated_calls: 0,
+            invoke: None,
+            host_peak_rss_bytes: None,
+        }
+    }
+
+    /// Adds a function to the frame table and returns its id.
+    pub fn add_function(&mut self, name: impl Into<String>, index: Option<u32>) -> u32 {
+        self.functions.push(Function {
+            name: name.into(),
+            index,
+            calls: None,
+        });
+        self.functions.len() as u32 - 1
+    }
+
+    /// Sampled time over all contexts.
+    pub fn sampled_ns(&self) -> u64 {
+        self.tree.nodes.iter().map(|n| n.self_ns).sum()
+    }
+
+    /// Samples over all contexts.
+    pub fn samples(&self) -> u64 {
+        self.tree.nodes.iter().map(|n| n.samples).sum()
+    }
+
+    /// Totals per function id, in one pass over the tree.
+    pub fn function_stats(&self) -> Vec<FunctionStats> {
+        let nodes = &self.tree.nodes;
+        let mut stats = vec![FunctionStats::default(); self.functions.len()];
+        // Subtree sums, children before parents (ids grow downwards).
+        let mut sub_ns: Vec<u64> = nodes.iter().map(|n| n.self_ns).collect();
+        let mut sub_samples: Vec<u64> = nodes.iter().map(|n| n.samples).collect();
+        for i in (1..nodes.len()).rev() {
+            let p = nodes[i].parent as usize;
+            sub_ns[p] += sub_ns[i];
+            sub_samples[p] += sub_samples[i];
+        }
+        for n in nodes.iter().skip(1) {
+            if let Some(s) = stats.get_mut(n.func as usize) {
+                s.calls += n.calls;
+                s.self_ns += n.self_ns;
+                s.self_samples += n.samples;
+            }
+        }
+        // A node adds its subtree to its function's total only if no ancestor
+        // runs the same function, so recursion is counted once. A depth-first
+        // walk keeps how often each function is on the current path: linear
+        // in the tree size, whatever its depth.
+        let mut first_child = vec![u32::MAX; nodes.len()];
+        let mut next_sibling = vec![u32::MAX; nodes.len()];
+        for i in (1..nodes.len()).rev() {
+            let p = nodes[i].parent as usize;
+            next_sibling[i] = first_child[p];
+            first_child[p] = i as u32;
+        }
+        let mut on_path = vec![0u32; self.functions.len()];
+        let mut stack: Vec<(u32, bool)> = vec![(ROOT, true)];
+        while let Some((i, entering)) = stack.pop() {
+            let f = nodes[i as usize].func as usize;
+            let counted = i != ROOT && f < on_path.len();
+            if !entering {
+                if counted {
+                    on_path[f] -= 1;
+                }
+                continue;
+            }
+            if counted {
+                if on_path[f] == 0 {
+                    stats[f].total_ns += sub_ns[i as usize];
+                    stats[f].total_samples += sub_samples[i as usize];
+                }
+                on_path[f] += 1;
+            }
+            stack.push((i, false));
+            let mut c = first_child[i as usize];
+            while c != u32::MAX {
+                stack.push((c, true));
+                c = next_sibling[c as usize];
+            }
+        }
+        for (s, f) in stats.iter_mut().zip(&self.functions) {
+            if let Some(c) = f.calls {
+                s.calls = c;
+            }
+        }
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recursion_counts_total_once() {
+        let mut p = Profile::new("m", Mode::Instrument);
+        let f = p.add_function("f", Some(0));
+        let a = p.tree.child(ROOT, f);
+        let b = p.tree.child(a, f);
+        p.tree.nodes[a as usize].self_ns = 10;
+        p.tree.nodes[b as usize].self_ns = 5;
+        let s = &p.function_stats()[f as usize];
+        assert_eq!((s.self_ns, s.total_ns), (15, 15));
+    }
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let d: Vec<u64> = (1..=100).collect();
+        let l = Latency::from_durations(&d);
+        assert_eq!((l.p50_ns, l.p99_ns, l.max_ns, l.count), (50, 99, 100, 100));
+    }
+}

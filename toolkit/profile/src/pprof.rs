@@ -1,0 +1,243 @@
+//! Gzipped pprof (`cpu.pb.gz`), written from and read back into a [`Profile`].
+//!
+//! One pprof sample per calling context with non-zero values; its locations
+//! are the context's frames, leaf first. Sample types are `calls/count` and
+//! `cpu/nanoseconds` for instrumented profiles, `samples/count` and
+//! `cpu/nanoseconds` for sampled ones, so `go tool pprof -top` shows time
+//! and `-sample_index=calls` exact call counts.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use prost::Message;
+
+use crate::proto;
+use crate::{Error, Mode, Profile, ROOT};
+
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn new() -> Strings {
+        Strings {
+            table: vec![String::new()],
+            index: HashMap::from([(String::new(), 0)]),
+        }
+    }
+
+    fn id(&mut self, s: &str) -> i64 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+}
+
+/// Encodes `profile` as an uncompressed pprof message.
+pub fn encode(profile: &Profile) -> Vec<u8> {
+    let mut strings = Strings::new();
+    let first = match profile.mode {
+        Mode::Instrument => ("calls", "count"),
+        Mode::Sample => ("samples", "count"),
+    };
+    let sample_type = vec![
+        proto::ValueType {
+            ty: strings.id(first.0),
+            unit: strings.id(first.1),
+        },
+        proto::ValueType {
+            ty: strings.id("cpu"),
+            unit: strings.id("nanoseconds"),
+        },
+    ];
+    let filename = strings.id(&profile.module);
+    let function: Vec<proto::Function> = profile
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| proto::Function {
+            id: i as u64 + 1,
+            name: strings.id(&f.name),
+            system_name: strings.id(&f.name),
+            filename,
+            start_line: 0,
+        })
+        .collect();
+    // One location per function: wasm has no addresses a pprof viewer could
+    // use, and function-level frames are what the profile records.
+    let location: Vec<proto::Location> = (0..profile.functions.len() as u64)
+        .map(|i| proto::Location {
+            id: i + 1,
+            mapping_id: 1,
+            address: profile.functions[i as usize].index.unwrap_or(0) as u64,
+            line: vec![proto::Line {
+                function_id: i + 1,
+                line: 0,
+                column: 0,
+            }],
+            is_folded: false,
+        })
+        .collect();
+    let mapping = vec![proto::Mapping {
+        id: 1,
+        filename,
+        has_functions: true,
+        ..Default::default()
+    }];
+    let sample = profile
+        .tree
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|&(i, n)| i as u32 != ROOT && (n.calls > 0 || n.self_ns > 0 || n.samples > 0))
+        .map(|(i, n)| {
+            let first = match profile.mode {
+                Mode::Instrument => n.calls,
+                Mode::Sample => n.samples,
+            };
+            let mut location_id: Vec<u64> = profile
+                .tree
+                .stack(i as u32)
+                .into_iter()
+                .map(|f| f as u64 + 1)
+                .collect();
+            location_id.reverse();
+            proto::Sample {
+                location_id,
+                value: vec![first as i64, n.self_ns as i64],
+                label: vec![],
+            }
+        })
+        .collect();
+    let period_type = Some(proto::ValueType {
+        ty: strings.id("cpu"),
+        unit: strings.id("nanoseconds"),
+    });
+    let comment = vec![strings.id(&format!(
+        "wprof {} mode={}",
+        env!("CARGO_PKG_VERSION"),
+        match profile.mode {
+            Mode::Instrument => "instrument",
+            Mode::Sample => "sample",
+        }
+    ))];
+    proto::Profile {
+        sample_type,
+        sample,
+        mapping,
+        location,
+        function,
+        string_table: strings.table,
+        duration_nanos: profile.wall_ns as i64,
+        period_type,
+        period: profile.interval_ns as i64,
+        comment,
+        default_sample_type: 1,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// Writes `profile` as gzipped pprof.
+pub fn write(profile: &Profile, out: impl Write) -> Result<(), Error> {
+    let mut gz = GzEncoder::new(out, Compression::default());
+    gz.write_all(&encode(profile))?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// Reads a pprof profile (gzipped or not) back into a [`Profile`]: frames by
+/// function name, one tree node per distinct stack. The first sample type is
+/// taken as calls (`calls/count`) or samples, a `*/nanoseconds` type as time.
+pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
+    let raw;
+    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut v = Vec::new();
+        GzDecoder::new(bytes)
+            .read_to_end(&mut v)
+            .map_err(|e| Error::Pprof(format!("gzip: {e}")))?;
+        raw = v;
+        &raw[..]
+    } else {
+        bytes
+    };
+    let p = proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))?;
+    let s = |i: i64| -> Result<&str, Error> {
+        p.string_table
+            .get(i as usize)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Pprof(format!("string index {i} out of range")))
+    };
+    let mut calls_ix = None;
+    let mut samples_ix = None;
+    let mut ns_ix = None;
+    for (i, t) in p.sample_type.iter().enumerate() {
+        match (s(t.ty)?, s(t.unit)?) {
+            ("calls", _) => calls_ix = Some(i),
+            ("samples", _) => samples_ix = Some(i),
+            (_, "nanoseconds") => ns_ix = Some(i),
+            _ => {}
+        }
+    }
+    let mode = if calls_ix.is_some() {
+        Mode::Instrument
+    } else {
+        Mode::Sample
+    };
+    let mut profile = Profile::new(module, mode);
+    profile.wall_ns = p.duration_nanos.max(0) as u64;
+    profile.interval_ns = p.period.max(0) as u64;
+    let mut func_ids: HashMap<u64, u32> = HashMap::new();
+    let mut by_name: HashMap<String, u32> = HashMap::new();
+    for f in &p.function {
+        let name = s(f.name)?.to_string();
+        let id = *by_name
+            .entry(name.clone())
+            .or_insert_with(|| profile.add_function(name, None));
+        func_ids.insert(f.id, id);
+    }
+    let mut loc_frames: HashMap<u64, Vec<u32>> = HashMap::new();
+    for l in &p.location {
+        // A location's lines run from the innermost inlined frame outwards.
+        let frames = l
+            .line
+            .iter()
+            .map(|line| {
+                func_ids.get(&line.function_id).copied().ok_or_else(|| {
+                    Error::Pprof(format!(
+                        "location {} names unknown function {}",
+                        l.id, line.function_id
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        loc_frames.insert(l.id, frames);
+    }
+    for sample in &p.sample {
+        let mut stack = Vec::new();
+        for id in sample.location_id.iter().rev() {
+            let frames = loc_frames
+                .get(id)
+                .ok_or_else(|| Error::Pprof(format!("sample names unknown location {id}")))?;
+            stack.extend(frames.iter().rev());
+        }
+        let node = profile.tree.path(stack);
+        let v = |ix: Option<usize>| {
+            ix.and_then(|i| sample.value.get(i))
+                .map_or(0, |&x| x.max(0) as u64)
+        };
+        let n = &mut profile.tree.nodes[node as usize];
+        n.calls += v(calls_ix);
+        n.samples += v(samples_ix);
+        n.self_ns += v(ns_ix);
+    }
+    Ok(profile)
+}

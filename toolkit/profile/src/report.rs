@@ -1,0 +1,89 @@
+//! The top table of `wprof report`: function, calls, self, total, % of total.
+
+use std::fmt::Write as _;
+
+use crate::{Mode, Profile};
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Function name.
+    pub name: String,
+    /// Calls (instrumented profiles only).
+    pub calls: Option<u64>,
+    /// Self time.
+    pub self_ns: u64,
+    /// Total time.
+    pub total_ns: u64,
+    /// Self time as a share of all sampled time, in percent.
+    pub self_pct: f64,
+    /// Total time as a share of all sampled time, in percent.
+    pub total_pct: f64,
+}
+
+/// The `top` rows ordered by self time (then total time, then calls).
+pub fn top(profile: &Profile, top: usize) -> Vec<Row> {
+    let stats = profile.function_stats();
+    let all = profile.sampled_ns().max(1) as f64;
+    let mut rows: Vec<Row> = profile
+        .functions
+        .iter()
+        .zip(stats)
+        .filter(|(_, s)| s.calls > 0 || s.total_ns > 0)
+        .map(|(f, s)| Row {
+            name: f.name.clone(),
+            calls: (profile.mode == Mode::Instrument).then_some(s.calls),
+            self_ns: s.self_ns,
+            total_ns: s.total_ns,
+            self_pct: 100.0 * s.self_ns as f64 / all,
+            total_pct: 100.0 * s.total_ns as f64 / all,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.self_ns
+            .cmp(&a.self_ns)
+            .then(b.total_ns.cmp(&a.total_ns))
+            .then(b.calls.cmp(&a.calls))
+            .then(a.name.cmp(&b.name))
+    });
+    rows.truncate(top);
+    rows
+}
+
+/// Renders rows as an aligned text table.
+pub fn render(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>14} {:>12} {:>7} {:>12} {:>7}  function",
+        "calls", "self", "self%", "total", "total%"
+    );
+    for r in rows {
+        let calls = r.calls.map_or_else(|| "-".to_string(), |c| c.to_string());
+        let _ = writeln!(
+            out,
+            "{:>14} {:>12} {:>6.2}% {:>12} {:>6.2}%  {}",
+            calls,
+            duration(r.self_ns),
+            r.self_pct,
+            duration(r.total_ns),
+            r.total_pct,
+            r.name
+        );
+    }
+    out
+}
+
+/// Human duration with three significant digits.
+pub fn duration(ns: u64) -> String {
+    let ns = ns as f64;
+    if ns >= 1e9 {
+        format!("{:.3}s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.3}ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.3}µs", ns / 1e3)
+    } else {
+        format!("{ns}ns")
+    }
+}

@@ -1,0 +1,132 @@
+//! `summary.json`: the machine-readable summary of a run. Field names are a
+//! contract (documented in the README); add fields, never rename them.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Exit, Invoke, Mode, Profile};
+
+/// The whole document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// wprof version that wrote it.
+    pub wprof_version: String,
+    /// The module as the user named it.
+    pub module: String,
+    /// `instrument` or `sample`.
+    pub mode: Mode,
+    /// How the guest run ended.
+    pub exit: Exit,
+    /// Wall time of the guest run.
+    pub wall_ns: u64,
+    /// Sampling facts.
+    pub cpu: Cpu,
+    /// Profiled functions, hottest first (by total time, then calls).
+    pub functions: Vec<FunctionSummary>,
+    /// Size of the calling-context tree.
+    pub contexts: Contexts,
+    /// Present for `--invoke` runs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invoke: Option<Invoke>,
+    /// Peak resident memory of the profiling host process.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub host_peak_rss_bytes: Option<u64>,
+}
+
+/// How time was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// Sampling interval.
+    pub interval_ns: u64,
+    /// Samples taken.
+    pub samples: u64,
+    /// Time attributed to functions (≤ `wall_ns`).
+    pub sampled_ns: u64,
+}
+
+/// One function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionSummary {
+    /// Demangled name, or `wasm-function[N]`.
+    pub name: String,
+    /// Function index in the original module.
+    pub index: Option<u32>,
+    /// Exact calls (instrument mode); `null` in sample mode.
+    pub calls: Option<u64>,
+    /// Time in the function itself.
+    pub self_ns: u64,
+    /// Time with the function on the stack (recursion counted once).
+    pub total_ns: u64,
+    /// Samples with the function as the leaf.
+    pub self_samples: u64,
+    /// Samples with the function anywhere on the stack.
+    pub total_samples: u64,
+}
+
+/// Calling-context tree facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contexts {
+    /// Distinct calling contexts recorded.
+    pub nodes: u64,
+    /// Calls that did not fit in the tree (their per-function counts are
+    /// still exact; their stacks are cut at `[truncated]`).
+    pub truncated_calls: u64,
+}
+
+impl Summary {
+    /// Summarises `profile`.
+    pub fn from_profile(profile: &Profile) -> Summary {
+        let stats = profile.function_stats();
+        let mut functions: Vec<FunctionSummary> = profile
+            .functions
+            .iter()
+            .zip(&stats)
+            .filter(|(_, s)| s.calls > 0 || s.total_ns > 0 || s.total_samples > 0)
+            .map(|(f, s)| FunctionSummary {
+                name: f.name.clone(),
+                index: f.index,
+                calls: (profile.mode == Mode::Instrument).then_some(s.calls),
+                self_ns: s.self_ns,
+                total_ns: s.total_ns,
+                self_samples: s.self_samples,
+                total_samples: s.total_samples,
+            })
+            .collect();
+        functions.sort_by(|a, b| {
+            b.total_ns
+                .cmp(&a.total_ns)
+                .then(b.total_samples.cmp(&a.total_samples))
+                .then(b.calls.cmp(&a.calls))
+                .then(a.index.cmp(&b.index))
+                .then(a.name.cmp(&b.name))
+        });
+        Summary {
+            wprof_version: env!("CARGO_PKG_VERSION").to_string(),
+            module: profile.module.clone(),
+            mode: profile.mode,
+            exit: profile.exit.clone(),
+            wall_ns: profile.wall_ns,
+            cpu: Cpu {
+                interval_ns: profile.interval_ns,
+                samples: profile.samples(),
+                sampled_ns: profile.sampled_ns(),
+            },
+            functions,
+            contexts: Contexts {
+                nodes: profile.tree.nodes.len() as u64 - 1,
+                truncated_calls: profile.truncated_calls,
+            },
+            invoke: profile.invoke.clone(),
+            host_peak_rss_bytes: profile.host_peak_rss_bytes,
+        }
+    }
+}
+
+/// Writes `profile`'s summary as pretty JSON.
+pub fn write(profile: &Profile, mut out: impl Write) -> Result<(), Error> {
+    serde_json::to_writer_pretty(&mut out, &Summary::from_profile(profile))
+        .map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
