@@ -29,7 +29,7 @@ fn plain(engine: &Engine, module: &Module, args: &[String]) -> Result<Duration> 
     match start.call(&mut store, ()) {
         Ok(()) => {}
         Err(e) if e.downcast_ref::<I32Exit>().is_some_and(|c| c.0 == 0) => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     Ok(t.elapsed())
 }

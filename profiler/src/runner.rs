@@ -31,6 +31,9 @@ use wprof_instrument::abi::{self, Manifest};
 use wprof_instrument::symbolize;
 use wprof_profile::{Exit, ExitKind, Invoke, Latency, Mode, Profile, ROOT};
 
+/// Frames kept per sampled backtrace.
+const MAX_SAMPLED_FRAMES: usize = 2048;
+
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -127,6 +130,12 @@ impl Host {
                     return;
                 }
                 let mut node = ROOT;
+                if bt.frames().len() >= MAX_SAMPLED_FRAMES {
+                    let truncated = *by_index
+                        .entry(u32::MAX)
+                        .or_insert_with(|| profile.add_function("[truncated]", None));
+                    node = profile.tree.child(node, truncated);
+                }
                 for frame in bt.frames().iter().rev() {
                     let index = frame.func_index();
                     let func = *by_index.entry(index).or_insert_with(|| {
@@ -158,7 +167,10 @@ pub struct Prepared {
 pub fn prepare(wasm: &[u8], options: &Options) -> Result<Prepared> {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    config.wasm_backtrace_max_frames(NonZeroUsize::new(usize::MAX));
+    // wasmtime preallocates this many frames per capture (and returns an
+    // empty trace if that fails), so it must stay modest; deeper stacks lose
+    // their outermost frames and are rooted at `[truncated]`.
+    config.wasm_backtrace_max_frames(NonZeroUsize::new(MAX_SAMPLED_FRAMES));
     config.wasm_exceptions(true);
     config.wasm_tail_call(true);
     config.wasm_function_references(true);
@@ -171,7 +183,18 @@ pub fn prepare(wasm: &[u8], options: &Options) -> Result<Prepared> {
     }
     let engine = wt(Engine::new(&config)).context("failed to configure wasmtime")?;
     let (bytes, manifest) = match options.mode {
-        Mode::Sample => (wasm.to_vec(), None),
+        Mode::Sample => {
+            // Compile first so a broken module gets wasmtime's diagnosis.
+            let module = wt(Module::new(&engine, wasm)).context("failed to compile module")?;
+            if Manifest::from_module(wasm)?.is_some() {
+                bail!("module is already instrumented; sample mode needs the original module");
+            }
+            return Ok(Prepared {
+                engine,
+                module,
+                manifest: None,
+            });
+        }
         Mode::Instrument => match Manifest::from_module(wasm)? {
             Some(m) => (wasm.to_vec(), Some(m)),
             None => {
@@ -181,9 +204,6 @@ pub fn prepare(wasm: &[u8], options: &Options) -> Result<Prepared> {
             }
         },
     };
-    if options.mode == Mode::Sample && Manifest::from_module(wasm)?.is_some() {
-        bail!("module is already instrumented; sample mode needs the original module");
-    }
     let module = wt(Module::new(&engine, &bytes)).context("failed to compile module")?;
     Ok(Prepared {
         engine,

@@ -127,6 +127,8 @@ fn check(path: &Path) -> Result<(), String> {
         let expected = expected.trim();
         let got = if summary["exit"]["kind"] == "trap" {
             "trap".to_string()
+        } else if summary["exit"]["code"] != 0 {
+            format!("exit:{}", summary["exit"]["code"])
         } else {
             summary["invoke"]["results"]
                 .as_array()

@@ -28,7 +28,7 @@ pub use abi::{FunctionEntry, Manifest};
 #[non_exhaustive]
 pub enum Error {
     /// The input is not a valid WebAssembly module.
-    #[error("invalid WebAssembly module: {0}")]
+    #[error("invalid WebAssembly module")]
     Parse(#[source] wasmparser::BinaryReaderError),
     /// walrus rejected the module (it validates while parsing).
     #[error("invalid WebAssembly module: {0:#}")]
@@ -48,7 +48,7 @@ pub enum Error {
         supported: u32,
     },
     /// The rewritten module does not validate: a bug in wprof.
-    #[error("instrumented module does not validate (this is a wprof bug): {0}")]
+    #[error("instrumented module does not validate (this is a wprof bug)")]
     Output(#[source] wasmparser::BinaryReaderError),
 }
 
