@@ -360,10 +360,10 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
 
     // Setup errors found while running (no `_start`, bad export or
     // arguments) are the user's, not the guest's.
-    if let Err(e) = &outcome {
-        if let Some(s) = e.downcast_ref::<Setup>() {
-            bail!("{}", s.0);
-        }
+    if let Err(e) = &outcome
+        && let Some(s) = e.downcast_ref::<Setup>()
+    {
+        bail!("{}", s.0);
     }
     let exit = match outcome {
         Ok(()) => Exit::code(0),
@@ -480,10 +480,10 @@ fn invoke(
     let cur = runtime.and_then(|rt| rt.get_global(&mut *store, abi::CUR));
 
     // Reactors initialise their runtime (constructors, libc) here.
-    if let Some(init) = instance.get_func(&mut *store, "_initialize") {
-        if let Err(e) = init.call(&mut *store, &[], &mut []) {
-            return Ok((record(inv, &[], &[]), Err(e)));
-        }
+    if let Some(init) = instance.get_func(&mut *store, "_initialize")
+        && let Err(e) = init.call(&mut *store, &[], &mut [])
+    {
+        return Ok((record(inv, &[], &[]), Err(e)));
     }
     let mut durations = Vec::with_capacity(inv.repeat.min(1 << 20) as usize);
     let mut outcome = Ok(());

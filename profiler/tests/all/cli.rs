@@ -94,26 +94,26 @@ fn check(path: &Path) -> Result<(), String> {
     args.extend(f.run.iter().skip(1).map(String::as_str));
     let o = wprof(&args);
     let err = stderr(&o);
-    if let Some(code) = f.exit {
-        if o.status.code() != Some(code) {
-            return Err(format!(
-                "exit {:?}, expected {code}\n{err}",
-                o.status.code()
-            ));
-        }
+    if let Some(code) = f.exit
+        && o.status.code() != Some(code)
+    {
+        return Err(format!(
+            "exit {:?}, expected {code}\n{err}",
+            o.status.code()
+        ));
     }
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("summary.json"))
             .map_err(|e| format!("summary: {e}\n{err}"))?,
     )
     .unwrap();
-    if let Some(kind) = &f.kind {
-        if summary["exit"]["kind"] != kind.as_str() {
-            return Err(format!(
-                "exit kind {}, expected {kind}",
-                summary["exit"]["kind"]
-            ));
-        }
+    if let Some(kind) = &f.kind
+        && summary["exit"]["kind"] != kind.as_str()
+    {
+        return Err(format!(
+            "exit kind {}, expected {kind}",
+            summary["exit"]["kind"]
+        ));
     }
     for (func, n) in &f.calls {
         let got = calls(&summary, func).unwrap_or(0);

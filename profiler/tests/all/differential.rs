@@ -11,21 +11,22 @@ use wasmtime::{Config, Engine, Instance, Linker, Module, Store, Trap, Val};
 use wprof_instrument::abi;
 
 fn smith_config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.max_imports = 0;
-    c.min_funcs = 1;
-    c.max_funcs = 12;
-    c.export_everything = true;
-    c.canonicalize_nans = true;
-    // Features outside what the native and JS hosts target.
-    c.gc_enabled = false;
-    c.memory64_enabled = false;
-    c.threads_enabled = false;
-    c.relaxed_simd_enabled = false;
-    c.max_memories = 1;
-    c.max_memory32_bytes = 4 << 16;
-    c.max_instructions = 200;
-    c
+    wasm_smith::Config {
+        max_imports: 0,
+        min_funcs: 1,
+        max_funcs: 12,
+        export_everything: true,
+        canonicalize_nans: true,
+        // Features outside what the native and JS hosts target.
+        gc_enabled: false,
+        memory64_enabled: false,
+        threads_enabled: false,
+        relaxed_simd_enabled: false,
+        max_memories: 1,
+        max_memory32_bytes: 4 << 16,
+        max_instructions: 200,
+        ..Default::default()
+    }
 }
 
 fn engine() -> Engine {

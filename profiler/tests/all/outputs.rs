@@ -49,7 +49,7 @@ fn flamegraph_shows_demangled_names() {
 #[test]
 fn report_reads_pprof_back() {
     let dir = fib_profile("report");
-    let out = wprof(&["report", dir.to_str().unwrap(), "--top", "5"]);
+    let out = wprof(&["report", dir.to_str().unwrap(), "--top", "1000"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let row = text
@@ -61,7 +61,14 @@ fn report_reads_pprof_back() {
         Some("21891"),
         "calls column: {row}"
     );
-    assert!(text.lines().count() <= 7, "--top 5 limits rows:\n{text}");
+    // Header line, column line, then at most --top rows.
+    let out = wprof(&[
+        "report",
+        dir.join("cpu.pb.gz").to_str().unwrap(),
+        "--top",
+        "2",
+    ]);
+    assert_eq!(stdout(&out).lines().count(), 4, "{}", stdout(&out));
 }
 
 /// `go tool pprof`, when the README's test command installed Go.
@@ -85,8 +92,7 @@ fn pprof_opens_in_go_tool_pprof() {
         eprintln!("note: Go not installed; pprof checked only by `wprof report`");
         return;
     };
-    let dir = fib_profile("go-pprof");
-    let run = |index: &str| {
+    let top = |dir: &std::path::Path, index: &str| {
         let out = Command::new(&go)
             .args(["tool", "pprof", "-top", "-sample_index", index])
             .arg(dir.join("cpu.pb.gz"))
@@ -100,7 +106,7 @@ fn pprof_opens_in_go_tool_pprof() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let calls = run("calls");
+    let calls = top(&fib_profile("go-pprof"), "calls");
     let row = calls
         .lines()
         .find(|l| l.trim_end().ends_with(" fib::fib"))
@@ -109,6 +115,17 @@ fn pprof_opens_in_go_tool_pprof() {
         row.trim_start().starts_with("21891 "),
         "flat calls of fib: {row}"
     );
-    let cpu = run("cpu");
-    assert!(cpu.contains("fib::fib"), "{cpu}");
+    // Time needs a run long enough to be sampled.
+    let (out, _, hot) = run_profile("go-pprof-hot", &[rust_guest("hot").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let cpu = top(&hot, "cpu");
+    let first = cpu
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        first.ends_with(" hot::hot_loop"),
+        "hottest row: {first}\n{cpu}"
+    );
 }

@@ -91,22 +91,22 @@ impl Manifest {
     pub fn from_module(wasm: &[u8]) -> Result<Option<Manifest>, crate::Error> {
         for payload in wasmparser::Parser::new(0).parse_all(wasm) {
             let payload = payload.map_err(crate::Error::Parse)?;
-            if let wasmparser::Payload::CustomSection(c) = payload {
-                if c.name() == SECTION {
-                    let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
-                        crate::Error::Manifest(format!(
-                            "section at offset 0x{:x}: {e}",
-                            c.data_offset()
-                        ))
-                    })?;
-                    if manifest.abi != ABI_VERSION {
-                        return Err(crate::Error::AbiVersion {
-                            found: manifest.abi,
-                            supported: ABI_VERSION,
-                        });
-                    }
-                    return Ok(Some(manifest));
+            if let wasmparser::Payload::CustomSection(c) = payload
+                && c.name() == SECTION
+            {
+                let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
+                    crate::Error::Manifest(format!(
+                        "section at offset 0x{:x}: {e}",
+                        c.data_offset()
+                    ))
+                })?;
+                if manifest.abi != ABI_VERSION {
+                    return Err(crate::Error::AbiVersion {
+                        found: manifest.abi,
+                        supported: ABI_VERSION,
+                    });
                 }
+                return Ok(Some(manifest));
             }
         }
         Ok(None)

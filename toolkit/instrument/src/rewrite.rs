@@ -209,10 +209,10 @@ impl VisitorMut for Fix<'_> {
                 .collect::<Vec<_>>()
         };
         let mut out = Vec::with_capacity(seq.instrs.len() + 4);
-        if let Some(landing) = &self.landing {
-            if self.landings.resumes_at_start(seq.id()) {
-                out.extend(probe(landing));
-            }
+        if let Some(landing) = &self.landing
+            && self.landings.resumes_at_start(seq.id())
+        {
+            out.extend(probe(landing));
         }
         for (instr, loc) in std::mem::take(&mut seq.instrs) {
             match instr {

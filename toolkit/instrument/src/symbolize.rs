@@ -18,12 +18,11 @@ pub fn demangle(name: &str) -> String {
         // `{:#}` omits the hash suffix, which only adds noise to profiles.
         return format!("{d:#}");
     }
-    if name.starts_with("_Z") {
-        if let Ok(sym) = cpp_demangle::Symbol::new(name) {
-            if let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default()) {
-                return s;
-            }
-        }
+    if name.starts_with("_Z")
+        && let Ok(sym) = cpp_demangle::Symbol::new(name)
+        && let Ok(s) = sym.demangle(&cpp_demangle::DemangleOptions::default())
+    {
+        return s;
     }
     name.to_string()
 }

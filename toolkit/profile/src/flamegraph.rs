@@ -8,17 +8,11 @@ use crate::folded::{self, Weight};
 use crate::{Error, Mode, Profile};
 
 /// How to draw the flamegraph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
     /// Title; default: "wprof: MODULE".
     pub title: Option<String>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { title: None }
-    }
 }
 
 /// Renders `profile`'s time per context. A run too short to be sampled has
