@@ -10,7 +10,7 @@
 //! let wasm = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
 //! let out = wprof_instrument::instrument(&wasm, &wprof_instrument::Options::default()).unwrap();
 //! assert_eq!(out.manifest.functions.len(), 1);
-//! assert_eq!(out.manifest.functions[0].name, "wasm-function[0]");
+//! assert_eq!(out.manifest.functions[0].name, "f"); // no name section: the export name
 //! ```
 
 pub mod abi;
@@ -109,10 +109,23 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         module.add_import_global(abi::IMPORT_MODULE, abi::CUR, ValType::I32, true, false);
     let probes = rewrite::Probes { enter, cur };
 
+    // Without a name section, an export name is still better than an index.
+    let export_names: std::collections::HashMap<FunctionId, String> = module
+        .exports
+        .iter()
+        .filter_map(|e| match e.item {
+            walrus::ExportItem::Function(f) => Some((f, e.name.clone())),
+            _ => None,
+        })
+        .collect();
     let mut functions = Vec::new();
     for (index, id) in order.into_iter().enumerate() {
         let func = module.funcs.get_mut(id);
-        let name = symbolize::display_name(func.name.as_deref(), index as u32);
+        let raw = func
+            .name
+            .as_deref()
+            .or(export_names.get(&id).map(String::as_str));
+        let name = symbolize::display_name(raw, index as u32);
         if let walrus::FunctionKind::Local(local) = &mut func.kind {
             let fid = functions.len() as u32;
             rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);
