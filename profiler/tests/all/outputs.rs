@@ -39,11 +39,31 @@ fn calls_folded_holds_every_call_once() {
 
 #[test]
 fn flamegraph_shows_demangled_names() {
-    let dir = fib_profile("flamegraph");
+    // Time-weighted: a guest long enough to be sampled in its hot function.
+    let (out, _, dir) = run_profile("flamegraph", &[rust_guest("hot").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
     assert!(svg.starts_with("<?xml"), "an SVG document");
-    assert!(svg.contains("fib::fib"), "demangled name in the flamegraph");
-    assert!(!svg.contains("_ZN3fib"), "no mangled names");
+    assert!(
+        svg.contains("hot::hot_loop"),
+        "demangled name in the flamegraph"
+    );
+    assert!(!svg.contains("_ZN3hot"), "no mangled names");
+}
+
+#[test]
+fn unsampled_run_draws_call_counts() {
+    // fib(20) takes about a millisecond: the flamegraph says it fell back
+    // to call counts when no time was sampled, or shows time otherwise.
+    let dir = fib_profile("flamegraph-short");
+    let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    if summary["cpu"]["sampled_ns"] == 0 {
+        assert!(svg.contains("widths are call counts") && svg.contains("fib::fib"));
+    } else {
+        assert!(!svg.contains("widths are call counts"));
+    }
 }
 
 #[test]
