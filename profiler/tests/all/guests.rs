@@ -183,3 +183,33 @@ fn timeout_still_writes_the_profile() {
     assert!(calls(&summary, "callheavy::fib").unwrap() > 1000);
     assert!(dir.join("flamegraph.svg").exists());
 }
+
+#[test]
+fn ctrl_c_writes_the_partial_profile() {
+    let guest = rust_guest("callheavy");
+    let out = temp_dir("ctrl-c");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"))
+        .args([
+            "run",
+            "--out",
+            out.to_str().unwrap(),
+            guest.to_str().unwrap(),
+            "--",
+            "45",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["exit"]["kind"], "interrupted");
+    assert!(calls(&summary, "callheavy::fib").unwrap() > 1000);
+}
