@@ -87,29 +87,46 @@ impl Manifest {
     }
 
     /// Finds and decodes the manifest of an instrumented module. `Ok(None)`
-    /// means the module is not instrumented.
+    /// means the module is not instrumented. Only section headers are read:
+    /// the code section is skipped, so this stays cheap on 100 MB modules
+    /// (hosts call it before every run; full validation is walrus's or
+    /// wasmtime's job).
     pub fn from_module(wasm: &[u8]) -> Result<Option<Manifest>, crate::Error> {
-        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-            let payload = payload.map_err(crate::Error::Parse)?;
-            if let wasmparser::Payload::CustomSection(c) = payload
-                && c.name() == SECTION
-            {
-                let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
-                    crate::Error::Manifest(format!(
-                        "section at offset 0x{:x}: {e}",
-                        c.data_offset()
-                    ))
-                })?;
-                if manifest.abi != ABI_VERSION {
-                    return Err(crate::Error::AbiVersion {
-                        found: manifest.abi,
-                        supported: ABI_VERSION,
-                    });
+        use wasmparser::{Chunk, Parser, Payload};
+        let mut parser = Parser::new(0);
+        let mut rest = wasm;
+        loop {
+            let (consumed, payload) = match parser.parse(rest, true).map_err(crate::Error::Parse)? {
+                Chunk::Parsed { consumed, payload } => (consumed, payload),
+                // With `eof = true` the parser reports truncation as an error.
+                Chunk::NeedMoreData(_) => return Ok(None),
+            };
+            let mut skip = 0;
+            match payload {
+                Payload::CodeSectionStart { size, .. } => {
+                    parser.skip_section();
+                    skip = size as usize;
                 }
-                return Ok(Some(manifest));
+                Payload::CustomSection(c) if c.name() == SECTION => {
+                    let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
+                        crate::Error::Manifest(format!(
+                            "section at offset 0x{:x}: {e}",
+                            c.data_offset()
+                        ))
+                    })?;
+                    if manifest.abi != ABI_VERSION {
+                        return Err(crate::Error::AbiVersion {
+                            found: manifest.abi,
+                            supported: ABI_VERSION,
+                        });
+                    }
+                    return Ok(Some(manifest));
+                }
+                Payload::End(_) => return Ok(None),
+                _ => {}
             }
+            rest = rest.get(consumed + skip..).unwrap_or_default();
         }
-        Ok(None)
     }
 }
 
