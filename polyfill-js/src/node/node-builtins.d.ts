@@ -1,0 +1,34 @@
+// The few `node:` APIs src/node uses, declared here so that the type check
+// needs no @types/node package.
+
+declare module 'node:fs' {
+  interface Stats {
+    size: number;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
+  }
+  interface BigIntStats {
+    ino: bigint;
+    atimeNs: bigint;
+    mtimeNs: bigint;
+    ctimeNs: bigint;
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
+  }
+  function lstatSync(path: string, options: { bigint: true }): BigIntStats;
+  function lstatSync(path: string): Stats;
+  function readdirSync(path: string): string[];
+  function readFileSync(path: string): Uint8Array;
+  function readlinkSync(path: string): string;
+  function writeFileSync(path: string, data: Uint8Array): void;
+  function symlinkSync(target: string, path: string): void;
+  function mkdirSync(path: string, options?: { recursive?: boolean }): void;
+  function rmSync(path: string, options?: { recursive?: boolean; force?: boolean }): void;
+  function utimesSync(path: string, atime: Date, mtime: Date): void;
+}
+
+declare module 'node:path' {
+  function join(...parts: string[]): string;
+}
