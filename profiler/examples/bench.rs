@@ -1,6 +1,7 @@
-//! Overhead benchmark: plain wasmtime vs `--mode instrument` vs `--mode
-//! sample`, interleaved in rounds so machine drift hits every variant alike.
-//! Prints per-variant medians, ns per profiled call and slowdown ratios.
+//! Overhead benchmark: plain wasmtime vs `--mode instrument` vs
+//! `--mode instrument --memory` vs `--mode sample`, interleaved in rounds so
+//! machine drift hits every variant alike. Prints per-variant medians, ns per
+//! profiled call and per allocator event, and slowdown ratios.
 //!
 //! Run through `bench/run.sh`, or:
 //! `cargo run --release --example bench -- ROUNDS NAME=GUEST.wasm[:ARGS] …`
@@ -51,6 +52,7 @@ fn options(mode: Mode, args: &[String]) -> runner::Options {
         cache: false,
         interrupt: Arc::new(AtomicBool::new(false)),
         inherit_stdio: false,
+        memory: None,
     }
 }
 
@@ -71,22 +73,32 @@ fn main() -> Result<()> {
         let module = Module::new(&engine, &wasm)?;
         let instr_opts = options(Mode::Instrument, &args);
         let sample_opts = options(Mode::Sample, &args);
+        let mut mem_opts = options(Mode::Instrument, &args);
+        mem_opts.memory = Some(runner::MemoryOptions::default());
         let instr = runner::prepare(&wasm, &instr_opts)?;
         let sample = runner::prepare(&wasm, &sample_opts)?;
-        let (mut p, mut i, mut s) = (vec![], vec![], vec![]);
+        let mem = runner::prepare(&wasm, &mem_opts)?;
+        let (mut p, mut i, mut s, mut m) = (vec![], vec![], vec![], vec![]);
         let mut calls = 0u64;
+        let mut events = 0u64;
         for _ in 0..rounds {
             p.push(plain(&engine, &module, &args)?.as_secs_f64());
             let prof = runner::run(name, &instr, &instr_opts)?;
             i.push(prof.wall_ns as f64 / 1e9);
             calls = prof.functions.iter().filter_map(|f| f.calls).sum();
+            let prof = runner::run(name, &mem, &mem_opts)?;
+            m.push(prof.wall_ns as f64 / 1e9);
+            events = prof
+                .memory
+                .as_ref()
+                .map_or(0, |h| h.totals.allocations + h.totals.frees);
             s.push(runner::run(name, &sample, &sample_opts)?.wall_ns as f64 / 1e9);
         }
         let paired = |v: &[f64]| {
             let mut d: Vec<f64> = v.iter().zip(&p).map(|(x, b)| x - b).collect();
             median(&mut d)
         };
-        let (di, ds) = (paired(&i), paired(&s));
+        let (di, ds, dm) = (paired(&i), paired(&s), paired(&m));
         let (mp, mi, ms) = (
             median(&mut p.clone()),
             median(&mut i.clone()),
@@ -100,6 +112,18 @@ fn main() -> Result<()> {
             (mp + di) / mp,
             if calls > 0 {
                 di * 1e9 / calls as f64
+            } else {
+                0.0
+            }
+        );
+        println!(
+            "  --memory            median {:>9.1} ms  slowdown {:.3}x  ({:.3}x over instrument; \
+             {events} allocator events, {:.1} ns each)",
+            median(&mut m.clone()) * 1e3,
+            (mp + dm) / mp,
+            (mp + dm) / (mp + di),
+            if events > 0 {
+                (dm - di) * 1e9 / events as f64
             } else {
                 0.0
             }

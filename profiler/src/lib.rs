@@ -6,5 +6,6 @@
 pub mod commands;
 pub mod exit;
 pub mod input;
+pub mod memory;
 pub mod outputs;
 pub mod runner;

@@ -3,10 +3,13 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wprof::commands::{instrument::InstrumentCommand, report::ReportCommand, run::RunCommand};
+use wprof::commands::{
+    heap::HeapCommand, instrument::InstrumentCommand, report::ReportCommand, run::RunCommand,
+};
 use wprof::exit;
 
-/// Profile WebAssembly modules: CPU flamegraphs, pprof, folded stacks.
+/// Profile WebAssembly modules: CPU flamegraphs, pprof, folded stacks, heap
+/// profiles and leak diffs.
 #[derive(Parser)]
 #[command(name = "wprof", version, about, propagate_version = true)]
 struct Cli {
@@ -19,6 +22,7 @@ enum Command {
     Run(RunCommand),
     Instrument(InstrumentCommand),
     Report(ReportCommand),
+    Heap(HeapCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         Command::Run(c) => c.execute(),
         Command::Instrument(c) => c.execute(),
         Command::Report(c) => c.execute(),
+        Command::Heap(c) => c.execute(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

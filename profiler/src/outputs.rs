@@ -19,6 +19,14 @@ pub const FOLDED: &str = "cpu.folded";
 pub const CALLS_FOLDED: &str = "calls.folded";
 /// Machine-readable summary.
 pub const SUMMARY: &str = "summary.json";
+/// Heap profile (pprof), with `--memory`.
+pub const HEAP_PPROF: &str = "heap.pb.gz";
+/// Live bytes at exit by allocation stack.
+pub const MEMORY_SVG: &str = "memory.svg";
+/// Live bytes when linear memory peaked.
+pub const MEMORY_PEAK_SVG: &str = "memory-peak.svg";
+/// The heap dump at exit.
+pub const HEAP_EXIT: &str = "heap-exit.wheap";
 
 fn create(
     dir: &Path,
@@ -53,5 +61,11 @@ pub fn write_all(dir: &Path, profile: &Profile) -> Result<()> {
         Ok(flamegraph::write(profile, &Default::default(), w)?)
     })?;
     create(dir, SUMMARY, |w| Ok(summary::write(profile, w)?))?;
+    if let Some(heap) = &profile.memory {
+        create(dir, HEAP_PPROF, |w| Ok(pprof::write_heap(heap, w)?))?;
+        create(dir, MEMORY_SVG, |w| Ok(heap.flamegraph(false, w)?))?;
+        create(dir, MEMORY_PEAK_SVG, |w| Ok(heap.flamegraph(true, w)?))?;
+        create(dir, HEAP_EXIT, |w| Ok(heap.write(w)?))?;
+    }
     Ok(())
 }

@@ -29,7 +29,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 use wprof_instrument::abi::{self, Manifest};
 use wprof_instrument::symbolize;
-use wprof_profile::{Exit, ExitKind, Invoke, Latency, Mode, Profile, ROOT};
+use wprof_profile::{Exit, ExitKind, Invoke, InvokeGc, Latency, Mode, Profile, ROOT};
+
+pub use crate::memory::MemoryOptions;
+use crate::memory::{self, MemHost};
 
 /// Frames kept per sampled backtrace.
 const MAX_SAMPLED_FRAMES: usize = 2048;
@@ -62,6 +65,8 @@ pub struct Options {
     /// Give the guest wprof's stdin/stdout/stderr (otherwise: empty input,
     /// discarded output).
     pub inherit_stdio: bool,
+    /// Profile allocations and linear memory (`--memory`).
+    pub memory: Option<MemoryOptions>,
 }
 
 /// `--invoke EXPORT --arg … --repeat N`.
@@ -84,12 +89,13 @@ enum Stopped {
     Interrupted,
 }
 
-struct Host {
+pub(crate) struct Host {
     wasi: WasiP1Ctx,
     last: Instant,
     deadline: Option<Instant>,
     interrupt: Arc<AtomicBool>,
     sampler: Sampler,
+    pub(crate) mem: Option<MemHost>,
 }
 
 enum Sampler {
@@ -183,6 +189,11 @@ pub fn prepare(wasm: &[u8], options: &Options) -> Result<Prepared> {
     }
     let engine = wt(Engine::new(&config)).context("failed to configure wasmtime")?;
     let (bytes, manifest) = match options.mode {
+        Mode::Sample if options.memory.is_some() => {
+            bail!(
+                "--memory needs --mode instrument (allocations are attributed to calling contexts)"
+            );
+        }
         Mode::Sample => {
             // Compile first so a broken module gets wasmtime's diagnosis.
             let module = wt(Module::new(&engine, wasm)).context("failed to compile module")?;
@@ -196,9 +207,17 @@ pub fn prepare(wasm: &[u8], options: &Options) -> Result<Prepared> {
             });
         }
         Mode::Instrument => match Manifest::from_module(wasm)? {
+            Some(m) if options.memory.is_some() && m.memory.is_none() => {
+                bail!(
+                    "module is an artifact instrumented without memory probes; \
+                     instrument the original with `wprof instrument --memory` or pass the original module"
+                );
+            }
             Some(m) => (wasm.to_vec(), Some(m)),
             None => {
-                let out = wprof_instrument::instrument(wasm, &Default::default())
+                let mut opts = wprof_instrument::Options::default();
+                opts.memory = options.memory.is_some();
+                let out = wprof_instrument::instrument(wasm, &opts)
                     .context("failed to instrument module")?;
                 (out.wasm, Some(out.manifest))
             }
@@ -259,6 +278,7 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
             deadline: None,
             interrupt: options.interrupt.clone(),
             sampler,
+            mem: None,
         },
     );
     // The deadline defaults to "now": set it before any wasm runs, the
@@ -310,6 +330,13 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
             if let Sampler::Instrument { cur: c, .. } = &mut store.data_mut().sampler {
                 *c = Some(cur);
             }
+            if options.memory.is_some()
+                && let Some(mut mem) = MemHost::new(manifest)
+            {
+                mem.cur = Some(cur);
+                store.data_mut().mem = Some(mem);
+                memory::link(&mut linker)?;
+            }
             Some(rt)
         }
         None => None,
@@ -337,8 +364,23 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
     store.data_mut().deadline = options.timeout.map(|t| started + t);
 
     let mut invoke_record = None;
+    let mut guest = None;
+    let dump = |store: &mut Store<Host>, guest: &Instance, reason: &str| -> wasmtime::Result<()> {
+        let (Some(manifest), Some(rt), Some(mopts)) = (manifest, runtime.as_ref(), &options.memory)
+        else {
+            return Ok(());
+        };
+        let heap = memory::snapshot(store, name, manifest, rt, Some(guest), reason)
+            .map_err(|e| wasmtime::Error::new(Setup(format!("{e:#}"))))?;
+        if let Some(heap) = heap {
+            memory::write_dump(store, &mopts.dump_dir, &heap)
+                .map_err(|e| wasmtime::Error::new(Setup(format!("{e:#}"))))?;
+        }
+        Ok(())
+    };
     let outcome: wasmtime::Result<()> = (|| {
         let instance = pre.instantiate(&mut store)?;
+        guest = Some(instance);
         match &options.invoke {
             None => {
                 let start = instance
@@ -348,8 +390,25 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
                 Ok(())
             }
             Some(inv) => {
-                let (record, result) =
-                    invoke(&mut store, &instance, module, inv, runtime.as_ref())?;
+                let mut after_call = |store: &mut Store<Host>, n: u64| -> wasmtime::Result<()> {
+                    let Some(m) = &options.memory else {
+                        return Ok(());
+                    };
+                    let at = m.dump_at.iter().any(|(e, k)| *e == inv.export && *k == n);
+                    let every = m.dump_every.is_some_and(|k| n.is_multiple_of(k));
+                    if at || every {
+                        dump(store, &instance, &format!("call {n} of {}", inv.export))?;
+                    }
+                    Ok(())
+                };
+                let (record, result) = invoke(
+                    &mut store,
+                    &instance,
+                    module,
+                    inv,
+                    runtime.as_ref(),
+                    &mut after_call,
+                )?;
                 invoke_record = Some(record);
                 result
             }
@@ -380,6 +439,12 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
     };
     store.data_mut().tick(ended, node, None);
 
+    let heap = match (manifest, &runtime) {
+        (Some(manifest), Some(rt)) => {
+            memory::snapshot(&mut store, name, manifest, rt, guest.as_ref(), "exit")?
+        }
+        _ => None,
+    };
     let mut profile = match (manifest, runtime) {
         (Some(manifest), Some(rt)) => instrument_profile(name, manifest, rt, &mut store)?,
         _ => match std::mem::replace(
@@ -399,6 +464,7 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
     profile.interval_ns = options.interval.as_nanos() as u64;
     profile.invoke = invoke_record;
     profile.host_peak_rss_bytes = peak_rss_bytes();
+    profile.memory = heap;
     Ok(profile)
 }
 
@@ -445,6 +511,7 @@ fn invoke(
     module: &Module,
     inv: &InvokeOptions,
     runtime: Option<&Instance>,
+    after_call: &mut dyn FnMut(&mut Store<Host>, u64) -> wasmtime::Result<()>,
 ) -> wasmtime::Result<(Invoke, wasmtime::Result<()>)> {
     let func = instance.get_func(&mut *store, &inv.export).ok_or_else(|| {
         let exports = exported_functions(module);
@@ -483,36 +550,59 @@ fn invoke(
     if let Some(init) = instance.get_func(&mut *store, "_initialize")
         && let Err(e) = init.call(&mut *store, &[], &mut [])
     {
-        return Ok((record(inv, &[], &[]), Err(e)));
+        return Ok((record(inv, &[], &[], None), Err(e)));
     }
     let mut durations = Vec::with_capacity(inv.repeat.min(1 << 20) as usize);
+    let mut gc_calls = Vec::new();
     let mut outcome = Ok(());
-    for _ in 0..inv.repeat {
+    for n in 1..=inv.repeat {
         if let Some(cur) = cur {
             // A trap in a previous call would have left the context deep.
             cur.set(&mut *store, Val::I32(ROOT as i32))?;
         }
+        if let Some(m) = store.data_mut().mem.as_mut() {
+            m.call_gc_ns = 0;
+            m.call_gc_pauses = 0;
+            m.recorder.export_calls = n - 1;
+        }
         let t = Instant::now();
         let r = func.call(&mut *store, &args, &mut results);
-        durations.push(t.elapsed().as_nanos() as u64);
+        let d = t.elapsed().as_nanos() as u64;
         if let Err(e) = r {
-            durations.pop();
             outcome = Err(e);
             break;
         }
+        durations.push(d);
+        if let Some(m) = store.data_mut().mem.as_mut() {
+            m.recorder.export_calls = n;
+            gc_calls.push((d, m.call_gc_ns, m.call_gc_pauses));
+        }
+        after_call(store, n)?;
     }
     let shown: Vec<String> = results.iter().map(show_val).collect();
     let shown = if durations.is_empty() { vec![] } else { shown };
-    Ok((record(inv, &durations, &shown), outcome))
+    let gc_found = store
+        .data()
+        .mem
+        .as_ref()
+        .is_some_and(|m| m.recorder.hooks.found.iter().any(|h| h.kind == "gc"));
+    let gc = (gc_found && !gc_calls.is_empty()).then(|| InvokeGc::from_calls(&gc_calls));
+    Ok((record(inv, &durations, &shown, gc), outcome))
 }
 
-fn record(inv: &InvokeOptions, durations: &[u64], results: &[String]) -> Invoke {
+fn record(
+    inv: &InvokeOptions,
+    durations: &[u64],
+    results: &[String],
+    gc: Option<InvokeGc>,
+) -> Invoke {
     Invoke {
         export: inv.export.clone(),
         args: inv.args.clone(),
         repeat: inv.repeat,
         results: results.to_vec(),
         latency: Latency::from_durations(durations),
+        gc,
     }
 }
 

@@ -34,6 +34,11 @@ pub struct InstrumentCommand {
     /// Drop DWARF debug sections instead of rewriting them (faster on huge modules).
     #[arg(long)]
     pub strip_dwarf: bool,
+
+    /// Also hook allocators and `memory.grow` (the artifact then imports
+    /// `wprof_mem.*` too; run it with `wprof run --memory`).
+    #[arg(long)]
+    pub memory: bool,
 }
 
 impl InstrumentCommand {
@@ -42,6 +47,7 @@ impl InstrumentCommand {
         let wasm = input::read_module(&self.module)?;
         let mut options = wprof_instrument::Options::default();
         options.keep_dwarf = !self.strip_dwarf;
+        options.memory = self.memory;
         let out = wprof_instrument::instrument(&wasm, &options)
             .with_context(|| format!("cannot instrument `{}`", self.module.display()))?;
         std::fs::write(&self.output, &out.wasm)

@@ -102,6 +102,38 @@ pub struct RunCommand {
     /// Do not use wasmtime's on-disk compilation cache.
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Profile allocations and linear memory: heap.pb.gz, memory.svg,
+    /// memory-peak.svg, heap-exit.wheap and `memory` in summary.json
+    /// (instrument mode)
+    #[arg(long)]
+    pub memory: bool,
+
+    /// Write a heap dump after the Nth call of EXPORT (repeatable; implies
+    /// --memory)
+    #[arg(long, value_name = "EXPORT:N", value_parser = parse_dump_at)]
+    pub heap_dump_at: Vec<(String, u64)>,
+
+    /// Write a heap dump after every N calls of the --invoke export (implies
+    /// --memory)
+    #[arg(long, value_name = "N", requires = "invoke",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub heap_dump_every: Option<u64>,
+}
+
+fn parse_dump_at(s: &str) -> Result<(String, u64), String> {
+    let (export, n) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{s}` is not EXPORT:N"))?;
+    let n: u64 = n
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{n}` in `{s}` is not a positive call number"))?;
+    if export.is_empty() {
+        return Err(format!("`{s}` names no export"));
+    }
+    Ok((export.to_string(), n))
 }
 
 /// See `RunCommand::mode`.
@@ -157,6 +189,23 @@ impl RunCommand {
                 bail!("--dir `{}` is not a directory", host.display());
             }
         }
+        let memory = self.memory || !self.heap_dump_at.is_empty() || self.heap_dump_every.is_some();
+        if let Some((export, _)) = self
+            .heap_dump_at
+            .iter()
+            .find(|(e, _)| Some(e) != self.invoke.as_ref())
+        {
+            bail!(
+                "--heap-dump-at {export}:N: dumps are taken between calls wprof makes, so EXPORT must be \
+                 the --invoke export{}",
+                self.invoke
+                    .as_deref()
+                    .map(|e| format!(" (`{e}`)"))
+                    .unwrap_or_else(
+                        || "; without --invoke, the exit dump is always written".to_string()
+                    )
+            );
+        }
         let wasm = input::read_module(&self.module)?;
         let interrupt = Arc::new(AtomicBool::new(false));
         {
@@ -191,6 +240,11 @@ impl RunCommand {
             cache: !self.no_cache,
             interrupt,
             inherit_stdio: true,
+            memory: memory.then(|| runner::MemoryOptions {
+                dump_dir: self.out.clone(),
+                dump_at: self.heap_dump_at.clone(),
+                dump_every: self.heap_dump_every,
+            }),
         };
         let prepared = runner::prepare(&wasm, &options)
             .with_context(|| format!("cannot profile `{}`", self.module.display()))?;

@@ -30,6 +30,35 @@ pub const CUR: &str = "cur";
 /// Custom section carrying the [`Manifest`].
 pub const SECTION: &str = "wprof.abi";
 
+/// Memory probes (present when instrumented with `Options::memory`): host
+/// functions in module [`mem::MODULE`] that the instrumented module calls
+/// from its allocator wrappers and after each `memory.grow`. Addresses and
+/// sizes are i64 (zero-extended on wasm32); `layer` is
+/// [`wprof_profile::heap::Layer::code`].
+pub mod mem {
+    /// Import module of the memory probes.
+    pub const MODULE: &str = "wprof_mem";
+    /// `alloc(addr: i64, size: i64, layer: i32)`: a block was allocated
+    /// (`addr == 0`: the allocation failed, or for Go, its address is unknown).
+    pub const ALLOC: &str = "alloc";
+    /// `free(addr: i64, layer: i32)`.
+    pub const FREE: &str = "free";
+    /// `realloc(old: i64, new: i64, size: i64, layer: i32)`, C semantics.
+    pub const REALLOC: &str = "realloc";
+    /// `grow(result: i64, delta_pages: i64, in_allocator: i32)` after each
+    /// `memory.grow` on memory 0; `result` is the old size in pages or -1.
+    pub const GROW: &str = "grow";
+    /// `gc_begin()`: the outermost collector function was entered.
+    pub const GC_BEGIN: &str = "gc_begin";
+    /// `gc_end(heap_bytes: i64, state: i32)`: it returned; the collector's
+    /// live-bytes count and its state (0 = idle, a cycle is complete), each
+    /// -1 when the module does not expose it.
+    pub const GC_END: &str = "gc_end";
+    /// `gc_cycle()`: a collection cycle started (collectors whose pauses
+    /// cannot be timed from outside, e.g. Go's).
+    pub const GC_CYCLE: &str = "gc_cycle";
+}
+
 /// Runtime exports the host uses (besides `enter` and `cur`).
 pub mod runtime_exports {
     /// `init(n_funcs: i32, node_cap: i32) -> i32` (0 = ok, -1 = out of memory).
@@ -69,6 +98,18 @@ pub struct Manifest {
     pub abi: u32,
     /// One entry per probe function id (the position in this list).
     pub functions: Vec<FunctionEntry>,
+    /// Present when the module also has memory probes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub memory: Option<MemoryManifest>,
+}
+
+/// What the memory probes hooked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryManifest {
+    /// Allocator hooks found and missing.
+    pub hooks: wprof_profile::heap::Hooks,
+    /// Initial size of memory 0, in pages.
+    pub initial_pages: u64,
 }
 
 /// One instrumented function.

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod abi;
+mod memory;
 mod rewrite;
 pub mod symbolize;
 
@@ -59,11 +60,17 @@ pub struct Options {
     /// Keep and rewrite DWARF `.debug_*` sections (walrus drops them
     /// otherwise). Default: `true`, so debuggers still work on the artifact.
     pub keep_dwarf: bool,
+    /// Also hook allocators and `memory.grow` (see [`abi::mem`]). Default:
+    /// `false`; the artifact then needs only the probe runtime.
+    pub memory: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { keep_dwarf: true }
+        Options {
+            keep_dwarf: true,
+            memory: false,
+        }
     }
 }
 
@@ -119,6 +126,7 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         })
         .collect();
     let mut functions = Vec::new();
+    let mut names = Vec::new();
     for (index, id) in order.into_iter().enumerate() {
         let func = module.funcs.get_mut(id);
         let raw = func
@@ -129,15 +137,20 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         if let walrus::FunctionKind::Local(local) = &mut func.kind {
             let fid = functions.len() as u32;
             rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);
+            names.push((id, index as u32, name.clone()));
             functions.push(FunctionEntry {
                 index: index as u32,
                 name,
             });
         }
     }
+    let memory = options
+        .memory
+        .then(|| memory::instrument(&mut module, &names));
     let manifest = Manifest {
         abi: abi::ABI_VERSION,
         functions,
+        memory,
     };
     module.customs.add(RawCustomSection {
         name: abi::SECTION.to_string(),

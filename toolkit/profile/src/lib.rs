@@ -24,6 +24,7 @@
 
 pub mod flamegraph;
 pub mod folded;
+pub mod heap;
 pub mod pprof;
 mod proto;
 pub mod report;
@@ -51,6 +52,9 @@ pub enum Error {
     /// A pprof input could not be decoded.
     #[error("invalid pprof profile: {0}")]
     Pprof(String),
+    /// A heap dump could not be decoded.
+    #[error("invalid heap dump: {0}")]
+    Dump(String),
 }
 
 /// How the profile was taken.
@@ -233,6 +237,47 @@ pub struct Invoke {
     pub results: Vec<String>,
     /// Per-call latency of the completed calls.
     pub latency: Latency,
+    /// With memory profiling and a collector hook: how GC shaped latency.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gc: Option<InvokeGc>,
+}
+
+/// GC's share of `--invoke` latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvokeGc {
+    /// Latency with each call's GC pauses subtracted (a counterfactual: it
+    /// assumes the collector's work could be moved out of the call).
+    pub latency_without_gc: Latency,
+    /// Calls that contained at least one GC pause.
+    pub calls_with_gc: u64,
+    /// Of the calls at or above the p99 latency, the share that contained a
+    /// GC pause (0–1).
+    pub tail_calls_with_gc: f64,
+    /// GC time within the p99-tail calls over their total time (0–1).
+    pub gc_share_of_tail: f64,
+}
+
+impl InvokeGc {
+    /// From per-call `(duration, gc_ns, gc_pauses)` triples.
+    pub fn from_calls(calls: &[(u64, u64, u64)]) -> InvokeGc {
+        let without: Vec<u64> = calls.iter().map(|&(d, g, _)| d.saturating_sub(g)).collect();
+        let total: Vec<u64> = calls.iter().map(|c| c.0).collect();
+        let p99 = Latency::from_durations(&total).p99_ns;
+        let tail: Vec<&(u64, u64, u64)> = calls.iter().filter(|c| c.0 >= p99).collect();
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        InvokeGc {
+            latency_without_gc: Latency::from_durations(&without),
+            calls_with_gc: calls.iter().filter(|c| c.2 > 0).count() as u64,
+            tail_calls_with_gc: ratio(
+                tail.iter().filter(|c| c.2 > 0).count() as u64,
+                tail.len() as u64,
+            ),
+            gc_share_of_tail: ratio(
+                tail.iter().map(|c| c.1).sum(),
+                tail.iter().map(|c| c.0).sum(),
+            ),
+        }
+    }
 }
 
 /// A profile of one guest run.
@@ -259,6 +304,8 @@ pub struct Profile {
     pub invoke: Option<Invoke>,
     /// Peak resident memory of the profiling host, when it knows it.
     pub host_peak_rss_bytes: Option<u64>,
+    /// The heap at exit, with memory profiling.
+    pub memory: Option<heap::Heap>,
 }
 
 /// Per-function totals derived from the tree.
@@ -290,6 +337,7 @@ impl Profile {
             truncated_calls: 0,
             invoke: None,
             host_peak_rss_bytes: None,
+            memory: None,
         }
     }
 

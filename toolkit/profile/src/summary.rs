@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::heap::report::MemorySummary;
 use crate::{Error, Exit, Invoke, Mode, Profile};
 
 /// The whole document.
@@ -32,6 +33,9 @@ pub struct Summary {
     /// Peak resident memory of the profiling host process.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host_peak_rss_bytes: Option<u64>,
+    /// Present with memory profiling.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub memory: Option<MemorySummary>,
 }
 
 /// How time was measured.
@@ -119,6 +123,7 @@ impl Summary {
             },
             invoke: profile.invoke.clone(),
             host_peak_rss_bytes: profile.host_peak_rss_bytes,
+            memory: profile.memory.as_ref().map(MemorySummary::from_heap),
         }
     }
 }
