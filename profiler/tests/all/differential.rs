@@ -1,5 +1,6 @@
 //! Semantics preserved at scale: random valid modules (wasm-smith) give the
-//! same results, traps, globals and memory before and after instrumentation.
+//! same results, traps, globals and memory before and after instrumentation
+//! (every other seed with memory probes too, which rewrites `memory.grow`).
 //!
 //! `WPROF_DIFF_CASES` sets how many modules (default 300; the dedicated run in
 //! the README uses thousands), `WPROF_DIFF_SEED` shifts the seeds.
@@ -95,6 +96,23 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
             .unwrap();
         assert_eq!(init.call(&mut store, (n as i32, 1024)).unwrap(), 0);
         linker.instance(&mut store, abi::IMPORT_MODULE, rt).unwrap();
+        // Memory probes only report; no-op hosts must leave behaviour alone.
+        use abi::mem::*;
+        linker
+            .func_wrap(MODULE, ALLOC, |_: i64, _: i64, _: i32| {})
+            .unwrap();
+        linker.func_wrap(MODULE, FREE, |_: i64, _: i32| {}).unwrap();
+        linker
+            .func_wrap(MODULE, REALLOC, |_: i64, _: i64, _: i64, _: i32| {})
+            .unwrap();
+        linker
+            .func_wrap(MODULE, GROW, |_: i64, _: i64, _: i32| {})
+            .unwrap();
+        linker.func_wrap(MODULE, GC_BEGIN, || {}).unwrap();
+        linker
+            .func_wrap(MODULE, GC_END, |_: i64, _: i32| {})
+            .unwrap();
+        linker.func_wrap(MODULE, GC_CYCLE, || {}).unwrap();
     }
     let mut log = String::new();
     let instance = match linker.instantiate(&mut store, &module) {
@@ -165,7 +183,9 @@ fn random_modules_behave_the_same_instrumented() {
         // (with a trap) identically in both versions.
         module.ensure_termination(100).unwrap();
         let original = module.to_bytes();
-        let instrumented = wprof_instrument::instrument(&original, &Default::default())
+        let mut options = wprof_instrument::Options::default();
+        options.memory = seed % 2 == 1;
+        let instrumented = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: instrumenting failed: {e}"))
             .wasm;
         let before = observe(&engine, &original, false);

@@ -4,5 +4,6 @@ mod cli;
 mod differential;
 mod errors;
 mod guests;
+mod memory;
 mod outputs;
 mod support;

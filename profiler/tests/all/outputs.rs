@@ -91,18 +91,9 @@ fn report_reads_pprof_back() {
     assert_eq!(stdout(&out).lines().count(), 4, "{}", stdout(&out));
 }
 
-/// `go tool pprof`, when the README's test command installed Go.
-fn go() -> Option<std::path::PathBuf> {
-    let candidates = ["/usr/lib/go-1.23/bin/go", "/usr/lib/go/bin/go"];
-    candidates
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
-}
-
 #[test]
 fn pprof_opens_in_go_tool_pprof() {
-    let Some(go) = go() else {
+    let Some(go) = crate::support::go() else {
         // The README test command installs Go; CI sets WPROF_REQUIRE_GO so a
         // missing Go fails there instead of passing quietly.
         assert!(

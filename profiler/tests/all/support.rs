@@ -97,3 +97,122 @@ pub fn stderr(o: &Output) -> String {
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// The Go toolchain, when the README's test command installed it.
+pub fn go() -> Option<PathBuf> {
+    let candidates = ["/usr/lib/go-1.23/bin/go", "/usr/lib/go/bin/go"];
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Guests of other languages, built once per test binary into
+/// `target/guests/<lang>/`. `None` (with a note) when the toolchain is
+/// missing, unless `require` names an environment variable that is set — the
+/// README's test command sets them all, so CI never skips quietly.
+fn built(
+    lang: &str,
+    name: &str,
+    require: &str,
+    build: impl FnOnce(&Path) -> Option<Command>,
+) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<PathBuf>>>> = OnceLock::new();
+    // A failed build in one test must not poison the others' lookups.
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let key = format!("{lang}/{name}");
+    if let Some(p) = cache.get(&key) {
+        return p.clone();
+    }
+    let out = repo().join("target/guests").join(lang);
+    std::fs::create_dir_all(&out).unwrap();
+    let wasm = out.join(format!("{name}.wasm"));
+    let result = match build(&wasm) {
+        None => {
+            assert!(
+                std::env::var_os(require).is_none(),
+                "{require} is set but the {lang} toolchain is missing"
+            );
+            eprintln!("note: no {lang} toolchain; skipping the {name} guest");
+            None
+        }
+        Some(mut cmd) => {
+            let o = cmd.output().expect("guest build runs");
+            assert!(
+                o.status.success(),
+                "building {lang} guest {name} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Some(wasm)
+        }
+    };
+    cache.insert(key, result.clone());
+    result
+}
+
+/// `tests/guests/c/NAME.c`, compiled with clang for wasm32-wasi.
+pub fn c_guest(name: &str) -> Option<PathBuf> {
+    built("c", name, "WPROF_REQUIRE_CLANG", |wasm| {
+        let ok = Command::new("clang").arg("--version").output().is_ok()
+            && Path::new("/usr/include/wasm32-wasi").exists();
+        ok.then(|| {
+            let mut c = Command::new("clang");
+            c.args(["--target=wasm32-wasi", "-O2", "-o"])
+                .arg(wasm)
+                .arg(repo().join(format!("tests/guests/c/{name}.c")));
+            c
+        })
+    })
+}
+
+/// `tests/guests/as/NAME.ts`, compiled by the npm workspace's AssemblyScript,
+/// optimised, keeping the name section (`--debug`): a WASI command through
+/// the WASI shim, or (`shim = false`) a library with no imports at all.
+pub fn as_guest(name: &str, shim: bool) -> Option<PathBuf> {
+    built("as", name, "WPROF_REQUIRE_AS", |wasm| {
+        let asc = repo().join("node_modules/assemblyscript/bin/asc.js");
+        asc.exists().then(|| {
+            let mut c = Command::new("node");
+            // A relative source path: AssemblyScript names functions after
+            // it (`tests/guests/as/leak/rememberRequest`).
+            c.arg(asc).arg(format!("tests/guests/as/{name}.ts"));
+            if shim {
+                // Relative, as the shim's own `lib` entries are resolved
+                // against the config file's spelling.
+                c.args([
+                    "--config",
+                    "./node_modules/@assemblyscript/wasi-shim/asconfig.json",
+                ]);
+            } else {
+                // No `env.abort` import: an abort traps instead.
+                c.args(["--use", "abort="]);
+            }
+            c.args(["-O2", "--debug", "-o"])
+                .arg(wasm)
+                .current_dir(repo());
+            c
+        })
+    })
+}
+
+/// `tests/guests/go` (one package main), built for GOOS=wasip1 as `NAME`.
+pub fn go_guest(name: &str) -> Option<PathBuf> {
+    built("go", name, "WPROF_REQUIRE_GO", |wasm| {
+        go().map(|go| {
+            let mut c = Command::new(go);
+            c.args(["build", "-o"])
+                .arg(wasm)
+                .arg(".")
+                .current_dir(repo().join("tests/guests/go"))
+                .env("GOOS", "wasip1")
+                .env("GOARCH", "wasm")
+                .env("GOTOOLCHAIN", "local")
+                .env("GOFLAGS", "-mod=mod")
+                .env("GOCACHE", repo().join("target/guests/go/cache"))
+                .env("HOME", repo().join("target/guests/go"));
+            c
+        })
+    })
+}

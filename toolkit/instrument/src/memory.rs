@@ -58,6 +58,10 @@ enum Kind {
     Gc,
     /// Go: a collection cycle starts (counted at fresh entries).
     GoGc,
+    /// Part of an allocator that is not an event itself: memory it grows is
+    /// the allocator's (Go's heap grows from `runtime.sbrk`, outside
+    /// `mallocgc`'s frame as far as the depth count knows).
+    Internal,
 }
 
 impl Kind {
@@ -67,6 +71,7 @@ impl Kind {
             Kind::Free { .. } => "free",
             Kind::Realloc { .. } => "realloc",
             Kind::Gc | Kind::GoGc => "gc",
+            Kind::Internal => "internal",
         }
     }
 
@@ -78,7 +83,7 @@ impl Kind {
             Kind::Realloc { ptr, size } => ptr.max(size) + 1,
             Kind::PosixMemalign => 3,
             Kind::GoMalloc | Kind::GoGc => 1,
-            Kind::Gc => 0,
+            Kind::Gc | Kind::Internal => 0,
         }
     }
 
@@ -202,6 +207,7 @@ const SPECS: &[Spec] = &[
     spec(0, "assemblyscript", Exact("~lib/rt/itcms/fullCollect"), Gc, Layer::AsManaged, false),
     spec(1, "go", Exact("runtime.mallocgc"), GoMalloc, Layer::Go, true),
     spec(1, "go", Exact("runtime.gcStart"), GoGc, Layer::Go, true),
+    spec(1, "go", Exact("runtime.sbrk"), Internal, Layer::Go, false),
 ];
 
 /// The AssemblyScript collector's live-bytes counter.
@@ -316,7 +322,7 @@ fn resolve(module: &Module, names: &[(FunctionId, u32, String)], memory64: bool)
         let ty = module.types.get(module.funcs.get(*func).ty());
         let ok = match spec.kind {
             GoMalloc | GoGc => ty.params() == [ValType::I32] && ty.results() == [ValType::I32],
-            Gc => ty.results().len() <= 1,
+            Gc | Internal => ty.params().len() == spec.arity && ty.results().len() <= 1,
             kind => {
                 ty.params().len() == spec.arity
                     && spec.arity >= kind.params()
@@ -538,6 +544,13 @@ fn wrap(module: &mut Module, t: &Target, cx: &Wrap<'_>) -> Option<FunctionId> {
                 |_| {},
             );
         }
+        Internal => {
+            // `runtime.sbrk` never switches goroutines (it only grows
+            // memory), so the count stays balanced.
+            bump(&mut b, cx.depth, BinaryOp::I32Add);
+            call(&mut b);
+            bump(&mut b, cx.depth, BinaryOp::I32Sub);
+        }
         kind => {
             bump(&mut b, cx.depth, BinaryOp::I32Add);
             call(&mut b);
@@ -621,7 +634,7 @@ fn wrap(module: &mut Module, t: &Target, cx: &Wrap<'_>) -> Option<FunctionId> {
                                 |_| {},
                             );
                     }
-                    GoMalloc | Gc | GoGc => unreachable!("handled above"),
+                    GoMalloc | Gc | GoGc | Internal => unreachable!("handled above"),
                 },
                 |_| {},
             );

@@ -1,0 +1,3 @@
+module wprof.test/alloc
+
+go 1.21
