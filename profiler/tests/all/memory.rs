@@ -241,7 +241,7 @@ fn go_allocations_and_gc_cycles() {
     let m = memory(&summary);
     // 20 rounds x 1000 `new([64]byte)` from main.allocBatch.
     let (allocs, ..) = sites_through(&summary, "main.allocBatch");
-    assert!(allocs >= 20_000 && allocs <= 20_100, "{allocs}");
+    assert!((20_000..=20_100).contains(&allocs), "{allocs}");
     assert_eq!(m["gc"]["cycles"], 20, "one cycle per runtime.GC()");
     assert_eq!(m["gc"]["timed"], false);
     // Go's blocks are counted, not tracked: say so, and do not raise the
