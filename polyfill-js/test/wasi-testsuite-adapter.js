@@ -7,11 +7,11 @@
 //
 // stdin, stdout and stderr are the process's; the exit status is the
 // guest's (134 after a trap, as wasmtime's CLI). Each --dir is mirrored into
-// memory and written back after the run, so the suite sees the files its
-// tests leave. The suite's Python runner loads adapters as modules; a
-// three-line adapter module whose `compute_argv` returns
-// `["node", "<this file>", "--test-file", path, ...]` plugs this in
-// (see polyfill-js/README.md).
+// memory and the guest's changes are written back after the run, so the
+// suite sees the files its tests leave. The suite's Python runner loads
+// adapters as modules: wasi-testsuite/adapter.py is that module and turns
+// each test's args, env and dirs (or root, mounted at `/`) into this
+// command line.
 //
 // Without --test-file (for instance when a test runner imports this file)
 // it does nothing.
@@ -51,6 +51,24 @@ function splitOnce(s, sep) {
   return at === -1 ? [s, undefined] : [s.slice(0, at), s.slice(at + sep.length)];
 }
 
+/**
+ * Writes all of `bytes` to a host fd. A pipe the parent made non-blocking
+ * answers EAGAIN when full; the guest's write must still complete.
+ * @param {number} fd
+ * @param {Uint8Array} bytes
+ */
+function writeAll(fd, bytes) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let at = 0; at < bytes.length;) {
+    try {
+      at += nfs.writeSync(fd, bytes, at);
+    } catch (e) {
+      if (/** @type {{ code?: string }} */ (e).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 /** stdin as chunks, read synchronously when the guest asks. */
 function stdinReader() {
   const buf = new Uint8Array(65536);
@@ -80,8 +98,8 @@ async function main() {
     env: o.env,
     preopens,
     stdin: stdinReader(),
-    stdout: (b) => nfs.writeSync(1, b),
-    stderr: (b) => nfs.writeSync(2, b),
+    stdout: (b) => writeAll(1, b),
+    stderr: (b) => writeAll(2, b),
   });
   const module = await WebAssembly.compile(nfs.readFileSync(o.testFile));
   const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.imports });

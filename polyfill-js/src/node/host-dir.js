@@ -6,6 +6,12 @@
 // times; host hard links stay hard links (one inode per host inode). Other
 // file types (sockets, devices) are skipped.
 //
+// Writing back applies only what the guest changed since the load: entries
+// it removed, renamed, created or modified. Host entries it never touched are
+// left alone, even ones that appeared on the host meanwhile, so several runs
+// sharing one host directory (a test suite run in parallel) do not undo each
+// other's work.
+//
 // Example:
 //   const sandbox = loadDirectory('./data');
 //   const wasi = new WASI({ preopens: { '/data': sandbox } });
@@ -15,6 +21,12 @@
 import * as nfs from 'node:fs';
 import * as npath from 'node:path';
 import { Directory, File, Inode, Symlink } from '../wasi/fs.js';
+
+/** Each loaded directory's entries as the host had them. @type {WeakMap<Directory, Map<string, Inode>>} */
+const loadedEntries = new WeakMap();
+
+/** What a loaded inode looked like, to tell a guest change from none. @type {WeakMap<Inode, { atim: bigint, mtim: bigint, target?: string }>} */
+const loadedState = new WeakMap();
 
 /**
  * Reads `hostPath` recursively into a new Directory.
@@ -43,7 +55,9 @@ function load(path, seen) {
       const child = load(npath.join(path, name), seen);
       if (child) entries.push([name, child]);
     }
-    inode = new Directory(entries);
+    const dir = new Directory(entries);
+    loadedEntries.set(dir, new Map(entries));
+    inode = dir;
   } else if (st.isFile()) {
     const known = seen.get(st.ino);
     if (known) return known;
@@ -57,59 +71,76 @@ function load(path, seen) {
   inode.atim = st.atimeNs;
   inode.mtim = st.mtimeNs;
   inode.ctim = st.ctimeNs;
+  loadedState.set(inode, { atim: inode.atim, mtim: inode.mtim, target: inode instanceof Symlink ? inode.target : undefined });
   return inode;
 }
 
 /**
- * Makes `hostPath` hold what `dir` holds: writes new and changed entries,
- * removes host entries the guest removed, keeps modification times.
+ * Applies the guest's changes to `dir` since `loadDirectory` to `hostPath`:
+ * removes what the guest removed, writes what it created or modified, keeps
+ * modification times. A directory that was not loaded is written out whole.
  * @param {Directory} dir
  * @param {string} hostPath
  */
 export function saveDirectory(dir, hostPath) {
+  save(dir, hostPath, false);
+}
+
+/**
+ * @param {Directory} dir
+ * @param {string} hostPath
+ * @param {boolean} fresh the host path does not hold what was loaded for `dir` (the guest created or moved it)
+ */
+function save(dir, hostPath, fresh) {
   nfs.mkdirSync(hostPath, { recursive: true });
-  const wanted = new Set(dir.entries.keys());
-  for (const name of nfs.readdirSync(hostPath)) {
-    if (!wanted.has(name)) nfs.rmSync(npath.join(hostPath, name), { recursive: true, force: true });
+  const before = (!fresh && loadedEntries.get(dir)) || new Map();
+  for (const [name, was] of before) {
+    if (dir.entries.get(name) !== was) nfs.rmSync(npath.join(hostPath, name), { recursive: true, force: true });
   }
   for (const [name, inode] of dir.entries) {
     const path = npath.join(hostPath, name);
-    /** @type {import('node:fs').Stats | null} */
-    let st = null;
-    try {
-      st = nfs.lstatSync(path);
-    } catch {
-      st = null;
-    }
+    // The host still has this very inode under this name.
+    const same = before.get(name) === inode;
     if (inode instanceof Directory) {
-      if (st && !st.isDirectory()) nfs.rmSync(path, { force: true });
-      saveDirectory(inode, path);
+      if (!same) nfs.rmSync(path, { recursive: true, force: true });
+      save(inode, path, !same);
+      if (!same) setTimes(path, inode);
+    } else if (same && !changed(inode)) {
+      continue;
     } else if (inode instanceof Symlink) {
-      if (st && !(st.isSymbolicLink() && nfs.readlinkSync(path) === inode.target)) {
-        nfs.rmSync(path, { recursive: true, force: true });
-        st = null;
-      }
-      if (!st) nfs.symlinkSync(inode.target, path);
+      nfs.rmSync(path, { recursive: true, force: true });
+      nfs.symlinkSync(inode.target, path);
+      nfs.lutimesSync(path, seconds(inode.atim), seconds(inode.mtim));
     } else if (inode instanceof File) {
-      if (st && !st.isFile()) nfs.rmSync(path, { recursive: true, force: true });
-      const data = inode.data;
-      const same = st?.isFile() && st.size === data.length && equal(nfs.readFileSync(path), data);
-      if (!same) nfs.writeFileSync(path, data);
-    }
-    if (!(inode instanceof Symlink)) {
-      nfs.utimesSync(path, nsToDate(inode.atim), nsToDate(inode.mtim));
+      if (!same) nfs.rmSync(path, { recursive: true, force: true });
+      nfs.writeFileSync(path, inode.data);
+      setTimes(path, inode);
     }
   }
 }
 
-/** @param {Uint8Array} a @param {Uint8Array} b */
-function equal(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * Whether the guest changed a loaded file or symlink: every write,
+ * truncation or set-times moves `mtim` or `atim`.
+ * @param {Inode} inode
+ */
+function changed(inode) {
+  const was = loadedState.get(inode);
+  return !was || inode.mtim !== was.mtim || inode.atim !== was.atim || (inode instanceof Symlink && inode.target !== was.target);
 }
 
-/** @param {bigint} ns */
-function nsToDate(ns) {
-  return new Date(Number(ns / 1000000n));
+/**
+ * @param {string} path
+ * @param {Inode} inode
+ */
+function setTimes(path, inode) {
+  nfs.utimesSync(path, seconds(inode.atim), seconds(inode.mtim));
+}
+
+/**
+ * Seconds since the epoch; a Date would cut the time to milliseconds.
+ * @param {bigint} ns
+ */
+function seconds(ns) {
+  return Number(ns) / 1e9;
 }

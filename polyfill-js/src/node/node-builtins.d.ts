@@ -26,7 +26,8 @@ declare module 'node:fs' {
   function symlinkSync(target: string, path: string): void;
   function mkdirSync(path: string, options?: { recursive?: boolean }): void;
   function rmSync(path: string, options?: { recursive?: boolean; force?: boolean }): void;
-  function utimesSync(path: string, atime: Date, mtime: Date): void;
+  function utimesSync(path: string, atime: Date | number, mtime: Date | number): void;
+  function lutimesSync(path: string, atime: Date | number, mtime: Date | number): void;
 }
 
 declare module 'node:path' {

@@ -37,9 +37,14 @@ function fail(errno) {
   throw new WasiError(errno);
 }
 
-/** Nanoseconds on a clock that never goes back. */
+/**
+ * Nanoseconds on a clock that never goes back, at the full precision
+ * `performance.now()` offers (below a microsecond in Node; a page may
+ * coarsen it to 5–100 µs). Since the time origin the value stays far below
+ * 2^53 ns, so the double keeps every nanosecond.
+ */
 function monotonicNs() {
-  return BigInt(Math.round(performance.now() * 1000)) * 1000n;
+  return BigInt(Math.round(performance.now() * 1e6));
 }
 
 /** @type {Int32Array | null | undefined} */
@@ -104,6 +109,8 @@ export class WASI {
     /** @type {WebAssembly.Memory | null} */
     this.memory = null;
     this.startedNs = monotonicNs();
+    /** The last CLOCKID_MONOTONIC value the guest read. */
+    this.lastMonotonicNs = 0n;
     this.started = false;
     /** The import object for module `wasi_snapshot_preview1`. */
     this.imports = this.makeImports();
@@ -413,7 +420,15 @@ export class WASI {
   now(id) {
     switch (id) {
       case C.CLOCKID_REALTIME: return realtimeNs();
-      case C.CLOCKID_MONOTONIC: return monotonicNs();
+      case C.CLOCKID_MONOTONIC: {
+        // Guests take two reads that compare equal as "time stood still"
+        // (wasi-libc users assert that back-to-back clock_gettime calls
+        // increase). A coarse or fast-called performance.now() repeats
+        // values, so a repeat is nudged 1 ns past the previous reading.
+        const t = monotonicNs();
+        this.lastMonotonicNs = t > this.lastMonotonicNs ? t : this.lastMonotonicNs + 1n;
+        return this.lastMonotonicNs;
+      }
       case C.CLOCKID_PROCESS_CPUTIME_ID:
       case C.CLOCKID_THREAD_CPUTIME_ID: return monotonicNs() - this.startedNs;
       default: return fail(C.ERRNO_INVAL);

@@ -34,6 +34,18 @@ fn main() {
     let m0 = now(1);
     let m1 = now(1);
     println!("monotonic non-decreasing: {}", m1 >= m0);
+    // Back-to-back reads must differ, not merely not go back: programs
+    // treat an unchanged reading as "no time has passed".
+    let mut last = now(1);
+    let mut repeats = 0;
+    for _ in 0..2000 {
+        let t = now(1);
+        if t <= last {
+            repeats += 1;
+        }
+        last = t;
+    }
+    println!("monotonic reads that did not advance: {repeats}");
     let mut res = 0;
     report("clock_res_get realtime", unsafe { clock_res_get(0, &mut res) });
     println!("realtime resolution positive: {}", res > 0);

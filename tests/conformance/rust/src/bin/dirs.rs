@@ -107,5 +107,12 @@ fn main() {
     println!("nlink after unlink: {}", stat(d, 0, "hard").unwrap().nlink);
     unsafe { fd_close(d) };
     report("rmdir d/z", rmdir(SANDBOX, "d/z"));
+    // Non-blocking mode means nothing for a directory, but asking is no error.
+    let nonblock = open(SANDBOX, 0, ".", 0, 0, 4);
+    report("open . non-blocking", nonblock.err().unwrap_or(0));
+    if let Ok(fd) = nonblock {
+        println!("non-blocking dir is a directory: {:?}", fdstat(fd).map(|s| filetype(s.filetype)));
+        unsafe { fd_close(fd) };
+    }
     show("sandbox at end", SANDBOX);
 }

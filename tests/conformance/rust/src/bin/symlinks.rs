@@ -70,4 +70,9 @@ fn main() {
     println!("renamed link still resolves: {:?}", stat(SANDBOX, FOLLOW, "l-chain2").map(|s| s.size));
     report("set times through link", unsafe { path_filestat_set_times(SANDBOX, FOLLOW, "l-file".as_ptr(), 6, 7, 8, 1 | 4) });
     println!("target times: {:?}", stat(SANDBOX, 0, "hello.txt").map(|s| (s.atim, s.mtim)));
+    // Without FOLLOW the link itself gets the times and the target keeps its own.
+    report("set times on the link itself", unsafe { path_filestat_set_times(SANDBOX, 0, "l-file".as_ptr(), 6, 30, 40, 1 | 4) });
+    println!("link times: {:?}", stat(SANDBOX, 0, "l-file").map(|s| (s.atim, s.mtim)));
+    println!("target times kept: {:?}", stat(SANDBOX, 0, "hello.txt").map(|s| (s.atim, s.mtim)));
+    println!("followed times are the target's: {:?}", stat(SANDBOX, FOLLOW, "l-file").map(|s| (s.atim, s.mtim)));
 }

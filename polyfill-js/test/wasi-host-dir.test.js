@@ -1,0 +1,56 @@
+// Node's host-directory mirror: saving applies only the guest's changes,
+// so what others did to the host directory meanwhile survives.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as nfs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Directory, File, Symlink } from '../src/index.js';
+import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+
+test('saveDirectory writes back the guest changes and nothing else', () => {
+  const tmp = nfs.mkdtempSync(path.join(os.tmpdir(), 'wprof-hostdir-'));
+  try {
+    const put = (/** @type {string} */ p, /** @type {string} */ s) => {
+      nfs.mkdirSync(path.dirname(path.join(tmp, p)), { recursive: true });
+      nfs.writeFileSync(path.join(tmp, p), s);
+    };
+    const get = (/** @type {string} */ p) => nfs.readFileSync(path.join(tmp, p), 'utf8');
+    put('keep.txt', 'keep');
+    put('gone.txt', 'gone');
+    put('sub/inner.txt', 'inner');
+    put('mv/a.txt', 'a');
+    nfs.symlinkSync('keep.txt', path.join(tmp, 'link'));
+
+    const root = loadDirectory(tmp);
+    root.unlink('gone.txt');
+    const mv = /** @type {Directory} */ (root.get('mv'));
+    root.unlink('mv');
+    root.link('moved', mv);
+    const inner = /** @type {File} */ (/** @type {Directory} */ (root.get('sub')).get('inner.txt'));
+    inner.write(5, new TextEncoder().encode('!'));
+    root.link('new.txt', new File('new'));
+    root.link('newdir', new Directory({ 'x.txt': new File('x'), l: new Symlink('x.txt') }));
+
+    // Meanwhile, another process uses the same directory.
+    put('other.txt', 'other');
+    put('keep.txt', 'changed on the host');
+
+    saveDirectory(root, tmp);
+    assert.deepEqual(nfs.readdirSync(tmp).sort(), ['keep.txt', 'link', 'moved', 'new.txt', 'newdir', 'other.txt', 'sub']);
+    assert.equal(get('keep.txt'), 'changed on the host', 'an entry the guest never touched is not rewritten');
+    assert.equal(get('other.txt'), 'other', 'an entry the guest never saw is not removed');
+    assert.equal(get('sub/inner.txt'), 'inner!');
+    assert.equal(get('moved/a.txt'), 'a');
+    assert.equal(get('new.txt'), 'new');
+    assert.equal(get('newdir/x.txt'), 'x');
+    assert.equal(nfs.readlinkSync(path.join(tmp, 'newdir/l')), 'x.txt');
+    assert.equal(nfs.readlinkSync(path.join(tmp, 'link')), 'keep.txt');
+    const st = nfs.statSync(path.join(tmp, 'sub/inner.txt'), { bigint: true });
+    const drift = st.mtimeNs > inner.mtim ? st.mtimeNs - inner.mtim : inner.mtim - st.mtimeNs;
+  assert.ok(drift < 10_000n, `mtime kept below a millisecond (off by ${drift} ns)`);
+  } finally {
+    nfs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
