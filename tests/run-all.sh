@@ -13,17 +13,28 @@ rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add was
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-step "Go (for go tool pprof), from Debian bookworm-backports"
+step "Go (guests and go tool pprof) from Debian bookworm-backports; clang + wasi-libc (C guests)"
 GO=/usr/lib/go-1.23/bin/go
-if [ ! -x "$GO" ]; then
+if [ ! -x "$GO" ] || ! command -v clang >/dev/null || [ ! -d /usr/include/wasm32-wasi ]; then
   src=/etc/apt/sources.list.d/debian.sources
   if [ -f "$src" ] && ! grep -q bookworm-backports "$src"; then
     as_root sed -i 's/^Suites: bookworm bookworm-updates$/& bookworm-backports/' "$src"
   fi
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports golang-1.23-go >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    clang lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null
 fi
 "$GO" version
+clang --version | head -1
+
+step "wasm-bindgen-cli and wasm-pack (built from the crate registry; no binary downloads)"
+export PATH="$HOME/.cargo/bin:$PATH"
+wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install -q wasm-bindgen-cli --version 0.2.130
+command -v wasm-pack >/dev/null || cargo install -q wasm-pack --version 0.15.1
+
+step "npm workspace (AssemblyScript, TypeScript)"
+npm install --no-audit --no-fund --loglevel=error
 
 step "format"
 cargo fmt --all -- --check
@@ -43,4 +54,10 @@ step "toolkit for wasm32-unknown-unknown (the browser build)"
 cargo build --release -p wprof-profile -p wprof-instrument -p wprof-browser --target wasm32-unknown-unknown
 
 step "tests"
-WPROF_REQUIRE_GO=1 cargo test --release --workspace
+export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1
+cargo test --release --workspace
+
+step "JS: the wasm toolkit, typecheck, polyfill and Node profiling tests"
+cargo build --release -p wprof
+npm run build:wasm -w polyfill-js
+npm test

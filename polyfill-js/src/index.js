@@ -3,3 +3,4 @@
 
 export { WASI, WASIExit, File, Directory, Symlink } from './wasi/index.js';
 export { Inode, Fd, OpenFile, OpenDirectory, Stdin, Output, lineBuffered, wasi } from './wasi/index.js';
+export { loadToolkit, toolkitWasmUrl, readAbi, ProbeRuntime, ProbeError, profile } from './probe/index.js';

@@ -1,0 +1,39 @@
+// The probe ABI as the JS host sees it. It is defined once, in Rust
+// (toolkit/instrument/src/abi.rs); the toolkit exports it as JSON and this
+// module only parses and checks that document, so no name or number of the
+// ABI is written twice.
+
+/**
+ * @typedef {object} ProbeAbi
+ * @property {number} version ABI version the artifact's manifest must state
+ * @property {string} importModule import module of the artifact's probes (`wprof`)
+ * @property {string} enter `enter(fid) -> previous context`
+ * @property {string} cur the mutable i32 global with the current context
+ * @property {string} section custom section carrying the manifest
+ * @property {{ init: string, memory: string, nodeCount: string, nodesBase: string,
+ *   flatBase: string, overflow: string }} runtime the probe runtime's exports the host reads
+ * @property {number} rootNode context of "no function" (reset between export calls)
+ * @property {number} overflowNode context absorbing calls once the tree is full
+ * @property {number} defaultNodeCap default calling-context capacity
+ */
+
+/**
+ * The probe ABI of `toolkit`.
+ * @param {{ probeAbi(): string }} toolkit
+ * @returns {ProbeAbi}
+ */
+export function readAbi(toolkit) {
+  const abi = JSON.parse(toolkit.probeAbi());
+  const strings = ['importModule', 'enter', 'cur', 'section'];
+  const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow'];
+  const numbers = ['version', 'rootNode', 'overflowNode', 'defaultNodeCap'];
+  // A toolkit built from another ABI revision must fail here, loudly, rather
+  // than read a tree with the wrong layout.
+  const ok =
+    strings.every((k) => typeof abi[k] === 'string') &&
+    numbers.every((k) => Number.isInteger(abi[k])) &&
+    typeof abi.runtime === 'object' &&
+    runtime.every((k) => typeof abi.runtime[k] === 'string');
+  if (!ok) throw new Error(`the wasm toolkit describes an unknown probe ABI: ${JSON.stringify(abi)}`);
+  return abi;
+}

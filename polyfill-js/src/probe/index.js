@@ -1,0 +1,8 @@
+// The JS host of wprof's probe ABI: loads the wasm toolkit, links an
+// instrumented artifact to a probe runtime instance and turns a run into the
+// same output files as `wprof run`. Browser-safe: no `node:` imports.
+
+export { loadToolkit, toolkitWasmUrl, NOT_BUILT } from './toolkit.js';
+export { readAbi } from './abi.js';
+export { ProbeRuntime, ProbeError, MAX_CONTEXTS } from './runtime.js';
+export { profile, guestEnded, trapMessage } from './profile.js';

@@ -1,0 +1,85 @@
+// Loading wprof's wasm toolkit (the `toolkit/browser` crate, built by
+// `npm run build:wasm` into polyfill-js/wasm/): the instrumenter, the probe
+// runtime, the probe ABI and the profile writers, the same Rust code the
+// native `wprof` runs.
+//
+// The build output is not checked in, so it is imported by computed URL:
+// a missing build becomes one clear error instead of a module-resolution
+// failure, and type checking does not depend on it (the shape used here is
+// declared below).
+//
+// Example (Node: the caller reads the bytes, this module imports no `node:`):
+//   const toolkit = await loadToolkit(readFileSync(toolkitWasmUrl()));
+// Example (browser or worker: fetched next to the glue code):
+//   const toolkit = await loadToolkit();
+
+/**
+ * An artifact: an instrumented module and its manifest.
+ * @typedef {object} ToolkitArtifact
+ * @property {Uint8Array} wasm the artifact's bytes
+ * @property {number} functionCount probed functions
+ * @property {boolean} instrumentedHere false when the input already was an artifact
+ * @property {(name: string) => string | undefined} exportSignature JSON `{params, results}`
+ * @property {() => void} free
+ */
+
+/**
+ * The output files of one run.
+ * @typedef {object} ToolkitOutputs
+ * @property {() => string[]} fileNames
+ * @property {(name: string) => Uint8Array} file
+ * @property {bigint} truncatedCalls
+ * @property {() => void} free
+ */
+
+/**
+ * The toolkit's JS API (see toolkit/browser/src/lib.rs).
+ * @typedef {object} Toolkit
+ * @property {() => string} probeAbi the probe ABI as JSON
+ * @property {() => number} abiVersion
+ * @property {() => Uint8Array} probeRuntime the probe runtime module
+ * @property {(wasm: Uint8Array, stripDwarf: boolean) => Uint8Array} instrument
+ * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
+ * @property {(ty: string, arg: string) => number | bigint} parseArg
+ * @property {(ty: string, value: unknown) => string} showValue
+ * @property {new (module: Uint8Array) => ToolkitArtifact} Artifact
+ * @property {new (artifact: ToolkitArtifact, memory: Uint8Array, nodeCount: number, nodesBase: number,
+ *   flatBase: number, overflow: bigint, run: string) => ToolkitOutputs} Outputs
+ */
+
+const GLUE = '../../wasm/wprof_browser.js';
+const BINARY = '../../wasm/wprof_browser_bg.wasm';
+
+/** Where the toolkit's wasm binary is, for hosts that read it themselves. */
+export function toolkitWasmUrl() {
+  return new URL(BINARY, import.meta.url);
+}
+
+/** The message for a missing build, shared by every host and test. */
+export const NOT_BUILT =
+  'the wasm toolkit is not built (polyfill-js/wasm/ is missing): run `npm run build:wasm -w polyfill-js` ' +
+  '(needs wasm-pack and wasm-bindgen-cli 0.2.130 on PATH)';
+
+/**
+ * Imports and initialises the toolkit once per realm.
+ * @param {BufferSource | WebAssembly.Module | URL | Response} [wasm]
+ *   the toolkit binary; default: fetched next to the glue (browsers)
+ * @returns {Promise<Toolkit>}
+ */
+export async function loadToolkit(wasm) {
+  /** @type {any} */
+  let glue;
+  try {
+    glue = await import(new URL(GLUE, import.meta.url).href);
+  } catch (e) {
+    throw new Error(NOT_BUILT, { cause: e });
+  }
+  // Synchronous initialisation where we have the bytes: Node has no
+  // `fetch` for file: URLs, and it avoids a second compile path.
+  if (wasm instanceof WebAssembly.Module || ArrayBuffer.isView(wasm) || wasm instanceof ArrayBuffer) {
+    glue.initSync({ module: wasm });
+  } else {
+    await glue.default({ module_or_path: wasm });
+  }
+  return /** @type {Toolkit} */ (glue);
+}
