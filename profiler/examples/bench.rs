@@ -116,17 +116,18 @@ fn main() -> Result<()> {
                 0.0
             }
         );
+        // Per-event cost is noise below a few thousand events.
+        let per_event = if events >= 1000 {
+            format!("{:.1} ns each", (dm - di) * 1e9 / events as f64)
+        } else {
+            "too few to time".to_string()
+        };
         println!(
             "  --memory            median {:>9.1} ms  slowdown {:.3}x  ({:.3}x over instrument; \
-             {events} allocator events, {:.1} ns each)",
+             {events} allocator events, {per_event})",
             median(&mut m.clone()) * 1e3,
             (mp + dm) / mp,
             (mp + dm) / (mp + di),
-            if events > 0 {
-                (dm - di) * 1e9 / events as f64
-            } else {
-                0.0
-            }
         );
         println!(
             "  --mode sample       median {:>9.1} ms  slowdown {:.3}x",

@@ -203,7 +203,12 @@ pub(crate) fn snapshot(
     Ok(Some(heap))
 }
 
-fn read_tree(store: &mut Store<Host>, manifest: &Manifest, rt: &Instance) -> Result<abi::Tree> {
+/// The probe runtime's calling-context tree as it is now.
+pub(crate) fn read_tree(
+    store: &mut Store<Host>,
+    manifest: &Manifest,
+    rt: &Instance,
+) -> Result<abi::Tree> {
     let mut get = |g: &str| -> Result<wasmtime::Val> {
         Ok(rt
             .get_global(&mut *store, g)

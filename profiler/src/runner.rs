@@ -607,57 +607,29 @@ fn record(
 }
 
 fn parse_arg(ty: &ValType, s: &str) -> Result<Val, String> {
-    let int = |s: &str| -> Result<i64, String> {
-        let (neg, digits) = match s.strip_prefix('-') {
-            Some(d) => (true, d),
-            None => (false, s),
-        };
-        let v = match digits
-            .strip_prefix("0x")
-            .or_else(|| digits.strip_prefix("0X"))
-        {
-            Some(h) => i128::from_str_radix(h, 16),
-            None => digits.parse::<i128>(),
-        }
-        .map_err(|e| format!("`{s}` is not an integer ({e})"))?;
-        let v = if neg { -v } else { v };
-        i64::try_from(v)
-            .or_else(|_| u64::try_from(v).map(|u| u as i64))
-            .map_err(|_| format!("`{s}` does not fit in 64 bits"))
+    use wprof_profile::values::{self, Value};
+    let name = match ty {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+        other => return values::parse(&other.to_string(), s).map(|_| Val::I32(0)),
     };
-    Ok(match ty {
-        ValType::I32 => {
-            let v = int(s)?;
-            if v < i32::MIN as i64 || v > u32::MAX as i64 {
-                return Err(format!("`{s}` does not fit in i32"));
-            }
-            Val::I32(v as i32)
-        }
-        ValType::I64 => Val::I64(int(s)?),
-        ValType::F32 => Val::F32(
-            s.parse::<f32>()
-                .map_err(|e| format!("`{s}` is not a number ({e})"))?
-                .to_bits(),
-        ),
-        ValType::F64 => Val::F64(
-            s.parse::<f64>()
-                .map_err(|e| format!("`{s}` is not a number ({e})"))?
-                .to_bits(),
-        ),
-        other => {
-            return Err(format!(
-                "parameters of type {other} cannot be passed with --arg"
-            ));
-        }
+    Ok(match values::parse(name, s)? {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(v) => Val::F32(v.to_bits()),
+        Value::F64(v) => Val::F64(v.to_bits()),
     })
 }
 
 fn show_val(v: &Val) -> String {
+    use wprof_profile::values::{Value, show};
     match v {
-        Val::I32(x) => format!("i32:{x}"),
-        Val::I64(x) => format!("i64:{x}"),
-        Val::F32(x) => format!("f32:{}", f32::from_bits(*x)),
-        Val::F64(x) => format!("f64:{}", f64::from_bits(*x)),
+        Val::I32(x) => show(&Value::I32(*x)),
+        Val::I64(x) => show(&Value::I64(*x)),
+        Val::F32(x) => show(&Value::F32(f32::from_bits(*x))),
+        Val::F64(x) => show(&Value::F64(f64::from_bits(*x))),
         other => format!("{other:?}"),
     }
 }
@@ -705,22 +677,7 @@ fn instrument_profile(
     rt: Instance,
     store: &mut Store<Host>,
 ) -> Result<Profile> {
-    let mut get = |g: &str| -> Result<Val> {
-        Ok(rt
-            .get_global(&mut *store, g)
-            .with_context(|| format!("probe runtime has no `{g}`"))?
-            .get(&mut *store))
-    };
-    let state = abi::RuntimeState {
-        node_count: get(abi::runtime_exports::NODE_COUNT)?.unwrap_i32() as u32,
-        nodes_base: get(abi::runtime_exports::NODES_BASE)?.unwrap_i32() as u32,
-        flat_base: get(abi::runtime_exports::FLAT_BASE)?.unwrap_i32() as u32,
-        overflow: get(abi::runtime_exports::OVERFLOW)?.unwrap_i64() as u64,
-    };
-    let memory = rt
-        .get_memory(&mut *store, abi::runtime_exports::MEMORY)
-        .context("probe runtime has no memory")?;
-    let tree = abi::read_tree(memory.data(&*store), state, manifest.functions.len() as u32)?;
+    let tree = memory::read_tree(store, manifest, &rt)?;
     let (time, samples) = match &store.data().sampler {
         Sampler::Instrument { time, samples, .. } => (time.clone(), samples.clone()),
         Sampler::Sample { .. } => (vec![], vec![]),

@@ -23,10 +23,10 @@
 
 mod outputs;
 mod signature;
-mod values;
 
 use wasm_bindgen::prelude::*;
 use wprof_instrument::abi::{self, Manifest};
+use wprof_profile::values;
 
 pub use outputs::Outputs;
 

@@ -29,6 +29,7 @@ pub mod pprof;
 mod proto;
 pub mod report;
 pub mod summary;
+pub mod values;
 
 use std::collections::HashMap;
 

@@ -41,6 +41,52 @@ impl Strings {
     }
 }
 
+/// pprof's function, location and mapping tables for a frame table of
+/// `(name, address)`: frame `i` is function and location `i + 1`.
+fn frame_tables<'a>(
+    strings: &mut Strings,
+    module: &str,
+    frames: impl Iterator<Item = (&'a str, u64)>,
+) -> (
+    Vec<proto::Function>,
+    Vec<proto::Location>,
+    Vec<proto::Mapping>,
+) {
+    let filename = strings.id(module);
+    let mut function = Vec::new();
+    let mut location = Vec::new();
+    for (i, (name, address)) in frames.enumerate() {
+        let id = i as u64 + 1;
+        function.push(proto::Function {
+            id,
+            name: strings.id(name),
+            system_name: strings.id(name),
+            filename,
+            start_line: 0,
+        });
+        // One location per function: wasm has no addresses a pprof viewer
+        // could use, and function-level frames are what profiles record.
+        location.push(proto::Location {
+            id,
+            mapping_id: 1,
+            address,
+            line: vec![proto::Line {
+                function_id: id,
+                line: 0,
+                column: 0,
+            }],
+            is_folded: false,
+        });
+    }
+    let mapping = vec![proto::Mapping {
+        id: 1,
+        filename,
+        has_functions: true,
+        ..Default::default()
+    }];
+    (function, location, mapping)
+}
+
 /// Encodes `profile` as an uncompressed pprof message.
 pub fn encode(profile: &Profile) -> Vec<u8> {
     let mut strings = Strings::new();
@@ -58,40 +104,14 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
             unit: strings.id("nanoseconds"),
         },
     ];
-    let filename = strings.id(&profile.module);
-    let function: Vec<proto::Function> = profile
-        .functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| proto::Function {
-            id: i as u64 + 1,
-            name: strings.id(&f.name),
-            system_name: strings.id(&f.name),
-            filename,
-            start_line: 0,
-        })
-        .collect();
-    // One location per function: wasm has no addresses a pprof viewer could
-    // use, and function-level frames are what the profile records.
-    let location: Vec<proto::Location> = (0..profile.functions.len() as u64)
-        .map(|i| proto::Location {
-            id: i + 1,
-            mapping_id: 1,
-            address: profile.functions[i as usize].index.unwrap_or(0) as u64,
-            line: vec![proto::Line {
-                function_id: i + 1,
-                line: 0,
-                column: 0,
-            }],
-            is_folded: false,
-        })
-        .collect();
-    let mapping = vec![proto::Mapping {
-        id: 1,
-        filename,
-        has_functions: true,
-        ..Default::default()
-    }];
+    let (function, location, mapping) = frame_tables(
+        &mut strings,
+        &profile.module,
+        profile
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.index.unwrap_or(0) as u64)),
+    );
     let sample = profile
         .tree
         .nodes
@@ -262,38 +282,11 @@ pub fn encode_heap(heap: &crate::heap::Heap) -> Vec<u8> {
         unit: strings.id(u),
     })
     .collect();
-    let filename = strings.id(&heap.module);
-    let function: Vec<proto::Function> = heap
-        .frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| proto::Function {
-            id: i as u64 + 1,
-            name: strings.id(f),
-            system_name: strings.id(f),
-            filename,
-            start_line: 0,
-        })
-        .collect();
-    let location: Vec<proto::Location> = (0..heap.frames.len() as u64)
-        .map(|i| proto::Location {
-            id: i + 1,
-            mapping_id: 1,
-            address: 0,
-            line: vec![proto::Line {
-                function_id: i + 1,
-                line: 0,
-                column: 0,
-            }],
-            is_folded: false,
-        })
-        .collect();
-    let mapping = vec![proto::Mapping {
-        id: 1,
-        filename,
-        has_functions: true,
-        ..Default::default()
-    }];
+    let (function, location, mapping) = frame_tables(
+        &mut strings,
+        &heap.module,
+        heap.frames.iter().map(|f| (f.as_str(), 0)),
+    );
     let layer_key = strings.id("layer");
     let inuse_space = strings.id("inuse_space");
     let sample = heap

@@ -12,25 +12,18 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Gc, Heap, Hooks, Layer, PAGE};
+use super::{Gc, Heap, Hooks, Layer, PAGE, Totals};
 
 /// `summary.json` → `memory`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemorySummary {
     /// Allocator hooks found and missing.
     pub hooks: Hooks,
-    /// Allocations seen.
-    pub allocations: u64,
-    /// Bytes allocated.
-    pub allocated_bytes: u64,
-    /// Frees of tracked blocks.
-    pub frees: u64,
-    /// Frees of addresses never seen allocated.
-    pub unknown_frees: u64,
-    /// Tracked bytes live at exit.
-    pub live_bytes: u64,
-    /// Largest tracked live bytes.
-    pub peak_live_bytes: u64,
+    /// Event totals (`allocations`, `allocated_bytes`, `frees`,
+    /// `unknown_frees`, `live_bytes`, `peak_live_bytes`,
+    /// `untracked_growth_bytes`).
+    #[serde(flatten)]
+    pub totals: Totals,
     /// Linear memory size at exit.
     pub linear_memory_bytes: u64,
     /// Linear memory size at start.
@@ -41,8 +34,6 @@ pub struct MemorySummary {
     pub grows: u64,
     /// Bytes added by successful grows.
     pub grown_bytes: u64,
-    /// Bytes grown outside any hooked allocator frame.
-    pub untracked_growth_bytes: u64,
     /// Collector pauses, when a collector was found.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gc: Option<Gc>,
@@ -115,18 +106,12 @@ impl MemorySummary {
         sites.truncate(20);
         MemorySummary {
             hooks: heap.hooks.clone(),
-            allocations: heap.totals.allocations,
-            allocated_bytes: heap.totals.allocated_bytes,
-            frees: heap.totals.frees,
-            unknown_frees: heap.totals.unknown_frees,
-            live_bytes: heap.totals.live_bytes,
-            peak_live_bytes: heap.totals.peak_live_bytes,
+            totals: heap.totals.clone(),
             linear_memory_bytes: heap.memory.bytes,
             initial_memory_bytes: heap.memory.initial_bytes,
             peak_memory_bytes: heap.memory.peak_bytes,
             grows: heap.memory.grows.len() as u64,
             grown_bytes: grown_bytes(heap),
-            untracked_growth_bytes: heap.totals.untracked_growth_bytes,
             gc: heap.gc.clone(),
             untracked_layers: untracked_layers(heap),
             top_sites: sites,
@@ -309,17 +294,17 @@ pub fn show(heap: &Heap) -> String {
         mib(s.initial_memory_bytes),
         mib(s.peak_memory_bytes),
         s.grows,
-        mib(s.untracked_growth_bytes)
+        mib(s.totals.untracked_growth_bytes)
     );
     let _ = writeln!(
         out,
         "heap     {} live in {} block(s) (peak {}); {} allocations, {} frees, {} unknown frees",
-        mib(s.live_bytes),
+        mib(s.totals.live_bytes),
         heap.live.len(),
-        mib(s.peak_live_bytes),
-        s.allocations,
-        s.frees,
-        s.unknown_frees
+        mib(s.totals.peak_live_bytes),
+        s.totals.allocations,
+        s.totals.frees,
+        s.totals.unknown_frees
     );
     if let Some(gc) = &s.gc {
         let _ = writeln!(

@@ -1,6 +1,6 @@
-//! `--arg` values and export results as text, with the same rules and
-//! messages as the native runner (`profiler/src/runner.rs`), so a JS host
-//! accepts the same command lines and reports the same `invoke.results`.
+//! `--arg` values and export results as text: one set of rules and messages
+//! for the native runner and the JS hosts, so both accept the same command
+//! lines and report the same `invoke.results`.
 
 /// A wasm number.
 #[derive(Debug, Clone, Copy, PartialEq)]
