@@ -33,6 +33,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install -q wasm-bindgen-cli --version 0.2.130
 command -v wasm-pack >/dev/null || cargo install -q wasm-pack --version 0.15.1
 
+step "Zig (Zig guests) from PyPI"
+[ -x target/zig-venv/bin/python ] || python3 -m venv target/zig-venv
+target/zig-venv/bin/python -c 'import ziglang' 2>/dev/null ||
+  target/zig-venv/bin/pip install -q ziglang==0.17.0
+
 step "npm workspace (AssemblyScript, TypeScript)"
 npm install --no-audit --no-fund --loglevel=error
 
@@ -54,7 +59,7 @@ step "toolkit for wasm32-unknown-unknown (the browser build)"
 cargo build --release -p wprof-profile -p wprof-instrument -p wprof-browser --target wasm32-unknown-unknown
 
 step "tests"
-export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1
+export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1 WPROF_REQUIRE_ZIG=1
 cargo test --release --workspace
 
 step "JS: the wasm toolkit, typecheck, polyfill and Node profiling tests"

@@ -286,6 +286,92 @@ fn assemblyscript_gc_latency_split() {
     assert!(n(&summary["memory"]["gc"]["pauses"]) >= with_gc);
 }
 
+#[test]
+fn zig_wasm_allocator() {
+    let Some(guest) = zig_guest("alloc") else {
+        return;
+    };
+    let (out, summary, _) = run_profile("mem-zig", &["--memory", guest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = memory(&summary);
+    assert_eq!(m["hooks"]["allocators"], serde_json::json!(["zig"]));
+    assert!(
+        hooked(&summary, "heap.BrkAllocator.alloc"),
+        "{:#}",
+        m["hooks"]
+    );
+    assert_eq!(m["allocations"], 110);
+    assert_eq!(m["allocated_bytes"], 10 * 100 + 100 * 48);
+    let live = m["live_bytes"].as_u64().unwrap();
+    assert!((1000..=1000 + 48).contains(&live), "{live}");
+    assert_eq!(
+        m["untracked_growth_bytes"], 0,
+        "the allocator's grows are tracked"
+    );
+}
+
+/// No allocator recognised: say so, and still attribute `memory.grow`.
+#[test]
+fn unknown_allocator_still_attributes_grows() {
+    let dir = temp_dir("mem-unknown-alloc-src");
+    let wat = dir.join("grow.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory (export "memory") 1)
+             (func $arena_reserve (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "_start") (drop (call $arena_reserve (i32.const 2)))))"#,
+    )
+    .unwrap();
+    let (out, summary, _) = run_profile("mem-unknown-alloc", &["--memory", wat.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = memory(&summary);
+    assert_eq!(m["hooks"]["allocators"], serde_json::json!([]));
+    assert_eq!(m["untracked_growth_bytes"], 2 * 65536);
+    assert_eq!(m["linear_memory_bytes"], 3 * 65536);
+    assert_eq!(m["grow_sites"][0]["stack"], "_start;arena_reserve");
+    let alarm = m["alarm"].as_str().unwrap();
+    assert!(alarm.contains("no allocator was recognised"), "{alarm}");
+}
+
+#[test]
+fn heap_dump_at_chosen_calls() {
+    let lib = rust_guest("memlib");
+    let (out, _, dir) = run_profile(
+        "mem-dump-at",
+        &[
+            "--invoke",
+            "handle",
+            "--repeat",
+            "5",
+            "--heap-dump-at",
+            "handle:2",
+            "--heap-dump-at",
+            "handle:4",
+            lib.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (i, call) in [(1, 2), (2, 4)] {
+        let dump = dir.join(format!("heap-{i:03}.wheap"));
+        let json: Value = serde_json::from_str(&wprof_ok(&[
+            "heap",
+            "show",
+            "--json",
+            dump.to_str().unwrap(),
+        ]))
+        .unwrap();
+        let remembered = json["top_sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["stack"].as_str().unwrap().ends_with("memlib::remember"))
+            .map(|s| s["live"].as_u64().unwrap())
+            .sum::<u64>();
+        assert_eq!(remembered, call, "one block per call so far");
+    }
+    assert!(!dir.join("heap-003.wheap").exists());
+}
+
 fn wprof_ok(args: &[&str]) -> String {
     let out = wprof(args);
     assert!(out.status.success(), "wprof {args:?}: {}", stderr(&out));

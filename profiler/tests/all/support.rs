@@ -216,3 +216,27 @@ pub fn go_guest(name: &str) -> Option<PathBuf> {
         })
     })
 }
+
+/// `tests/guests/zig/NAME.zig`, built by the PyPI `ziglang` package that the
+/// README's test command installs into `target/zig-venv`.
+pub fn zig_guest(name: &str) -> Option<PathBuf> {
+    built("zig", name, "WPROF_REQUIRE_ZIG", |wasm| {
+        let python = repo().join("target/zig-venv/bin/python");
+        python.exists().then(|| {
+            let mut c = Command::new(python);
+            c.args(["-m", "ziglang", "build-exe"])
+                .arg(repo().join(format!("tests/guests/zig/{name}.zig")))
+                .args(["-target", "wasm32-wasi", "-O", "ReleaseSafe"])
+                .arg(format!("-femit-bin={}", wasm.display()))
+                .env(
+                    "ZIG_GLOBAL_CACHE_DIR",
+                    repo().join("target/guests/zig/cache"),
+                )
+                .env(
+                    "ZIG_LOCAL_CACHE_DIR",
+                    repo().join("target/guests/zig/cache"),
+                );
+            c
+        })
+    })
+}

@@ -50,6 +50,8 @@ enum Kind {
     Free { ptr: usize },
     /// Resizes `ptr` to `size`, returns the block.
     Realloc { ptr: usize, size: usize },
+    /// Resizes `ptr` to `size` in place; returns whether it could.
+    Resize { ptr: usize, size: usize },
     /// `posix_memalign(out, align, size) -> 0 | errno`.
     PosixMemalign,
     /// Go `runtime.mallocgc`: size on the Go stack.
@@ -69,7 +71,7 @@ impl Kind {
         match self {
             Kind::Alloc { .. } | Kind::Calloc | Kind::PosixMemalign | Kind::GoMalloc => "alloc",
             Kind::Free { .. } => "free",
-            Kind::Realloc { .. } => "realloc",
+            Kind::Realloc { .. } | Kind::Resize { .. } => "realloc",
             Kind::Gc | Kind::GoGc => "gc",
             Kind::Internal => "internal",
         }
@@ -80,7 +82,7 @@ impl Kind {
             Kind::Alloc { size } => size + 1,
             Kind::Calloc => 2,
             Kind::Free { ptr } => ptr + 1,
-            Kind::Realloc { ptr, size } => ptr.max(size) + 1,
+            Kind::Realloc { ptr, size } | Kind::Resize { ptr, size } => ptr.max(size) + 1,
             Kind::PosixMemalign => 3,
             Kind::GoMalloc | Kind::GoGc => 1,
             Kind::Gc | Kind::Internal => 0,
@@ -90,7 +92,11 @@ impl Kind {
     fn returns_ptr(self) -> bool {
         matches!(
             self,
-            Kind::Alloc { .. } | Kind::Calloc | Kind::Realloc { .. } | Kind::PosixMemalign
+            Kind::Alloc { .. }
+                | Kind::Calloc
+                | Kind::Realloc { .. }
+                | Kind::Resize { .. }
+                | Kind::PosixMemalign
         )
     }
 }
@@ -205,6 +211,17 @@ const SPECS: &[Spec] = &[
     spec(0, "assemblyscript", Exact("~lib/rt/itcms/step"), Gc, Layer::AsManaged, true),
     spec(0, "assemblyscript", Exact("~lib/rt/itcms/__collect"), Gc, Layer::AsManaged, false),
     spec(0, "assemblyscript", Exact("~lib/rt/itcms/fullCollect"), Gc, Layer::AsManaged, false),
+    // Zig's std allocator vtable: (ctx, len, alignment, ret_addr) for alloc,
+    // slices as (ptr, len) pairs. `BrkAllocator` is `std.heap.wasm_allocator`
+    // since 0.16, `WasmAllocator` before.
+    spec(4, "zig", Exact("heap.BrkAllocator.alloc"), Alloc { size: 1 }, Layer::Zig, true),
+    spec(5, "zig", Exact("heap.BrkAllocator.free"), Free { ptr: 1 }, Layer::Zig, true),
+    spec(6, "zig", Exact("heap.BrkAllocator.resize"), Resize { ptr: 1, size: 4 }, Layer::Zig, false),
+    spec(6, "zig", Exact("heap.BrkAllocator.remap"), Realloc { ptr: 1, size: 4 }, Layer::Zig, false),
+    spec(4, "zig", Exact("heap.WasmAllocator.alloc"), Alloc { size: 1 }, Layer::Zig, false),
+    spec(5, "zig", Exact("heap.WasmAllocator.free"), Free { ptr: 1 }, Layer::Zig, false),
+    spec(6, "zig", Exact("heap.WasmAllocator.resize"), Resize { ptr: 1, size: 4 }, Layer::Zig, false),
+    spec(6, "zig", Exact("heap.WasmAllocator.remap"), Realloc { ptr: 1, size: 4 }, Layer::Zig, false),
     spec(1, "go", Exact("runtime.mallocgc"), GoMalloc, Layer::Go, true),
     spec(1, "go", Exact("runtime.gcStart"), GoGc, Layer::Go, true),
     spec(1, "go", Exact("runtime.sbrk"), Internal, Layer::Go, false),
@@ -329,7 +346,7 @@ fn resolve(module: &Module, names: &[(FunctionId, u32, String)], memory64: bool)
                     && ty.params().iter().all(|&p| p == addr)
                     && if kind.returns_ptr() {
                         ty.results()
-                            == [if kind == PosixMemalign {
+                            == [if matches!(kind, PosixMemalign | Resize { .. }) {
                                 ValType::I32
                             } else {
                                 addr
@@ -588,6 +605,25 @@ fn wrap(module: &mut Module, t: &Target, cx: &Wrap<'_>) -> Option<FunctionId> {
                         shift(then);
                         then.i32_const(layer).call(cx.imports.free);
                     }
+                    Resize { ptr, size } => {
+                        // Success (non-zero) resized the block where it is.
+                        let (q, qty) = p(ptr);
+                        let (sz, szty) = p(size);
+                        let realloc = cx.imports.realloc;
+                        then.local_get(result.unwrap()).if_else(
+                            None,
+                            |ok| {
+                                ok.local_get(q);
+                                to_i64(ok, qty);
+                                ok.local_get(q);
+                                to_i64(ok, qty);
+                                ok.local_get(sz);
+                                to_i64(ok, szty);
+                                ok.i32_const(layer).call(realloc);
+                            },
+                            |_| {},
+                        );
+                    }
                     Realloc { ptr, size } => {
                         let (q, qty) = p(ptr);
                         then.local_get(q);
@@ -799,5 +835,87 @@ fn redirect_refs(module: &mut Module, redirect: &HashMap<FunctionId, FunctionId>
     }
     if let Some(s) = &mut module.start {
         swap(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Options, instrument};
+
+    fn hooks(wat: &str) -> wprof_profile::heap::Hooks {
+        let wasm = wat::parse_str(wat).unwrap();
+        let options = Options {
+            memory: true,
+            ..Options::default()
+        };
+        let out = instrument(&wasm, &options).unwrap();
+        out.manifest.memory.unwrap().hooks
+    }
+
+    fn names(h: &wprof_profile::heap::Hooks) -> Vec<&str> {
+        h.found.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn rust_shims_old_and_new_mangling() {
+        // Older toolchains: plain `__rust_alloc`; since rust-lang/rust#127173
+        // the shims are v0-mangled into the `__rustc` crate.
+        let h = hooks(
+            r#"(module (memory 1)
+              (func $__rust_alloc (param i32 i32) (result i32) i32.const 16)
+              (func $_RNvCs1234_7___rustc14___rust_dealloc (param i32 i32 i32))
+              (export "m" (func $__rust_alloc)))"#,
+        );
+        assert_eq!(names(&h), ["__rust_alloc", "__rustc::__rust_dealloc"]);
+        assert_eq!(h.allocators, ["rust"]);
+        assert_eq!(
+            h.missing[0].names,
+            ["__rust_alloc_zeroed", "__rust_realloc"]
+        );
+    }
+
+    #[test]
+    fn namesakes_with_another_shape_are_not_hooked() {
+        let h = hooks(
+            r#"(module (memory 1)
+              (func $free (param i32 i32))
+              (func $malloc (param i64) (result i64) i64.const 0))"#,
+        );
+        assert!(h.found.is_empty(), "{h:?}");
+        assert!(h.allocators.is_empty());
+    }
+
+    #[test]
+    fn every_reference_goes_through_the_wrapper() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+              (table 1 funcref) (elem (i32.const 0) $malloc)
+              (func $malloc (export "malloc") (param i32) (result i32) i32.const 8)
+              (func (export "direct") (result i32) (call $malloc (i32.const 1)))
+              (func (export "indirect") (result i32)
+                (call_indirect (param i32) (result i32) (i32.const 1) (i32.const 0))))"#,
+        )
+        .unwrap();
+        let options = Options {
+            memory: true,
+            ..Options::default()
+        };
+        let out = instrument(&wasm, &options).unwrap();
+        let m = walrus::Module::from_buffer(&out.wasm).unwrap();
+        let wrapper = m.exports.iter().find(|e| e.name == "malloc").unwrap().item;
+        let walrus::ExportItem::Function(wrapper) = wrapper else {
+            panic!()
+        };
+        // The export, the table and the direct call all reach the wrapper,
+        // which alone calls the original.
+        assert!(
+            m.funcs.get(wrapper).name.is_none(),
+            "the export moved to the wrapper"
+        );
+        let elem = m.elements.iter().next().unwrap();
+        let walrus::ElementItems::Functions(fs) = &elem.items else {
+            panic!()
+        };
+        assert_eq!(fs[0], wrapper);
     }
 }
