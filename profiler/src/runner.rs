@@ -330,9 +330,9 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
             if let Sampler::Instrument { cur: c, .. } = &mut store.data_mut().sampler {
                 *c = Some(cur);
             }
-            if options.memory.is_some()
-                && let Some(mut mem) = MemHost::new(manifest)
-            {
+            // An artifact built with memory probes imports their host, so
+            // it gets one with or without --memory.
+            if let Some(mut mem) = MemHost::new(manifest) {
                 mem.cur = Some(cur);
                 store.data_mut().mem = Some(mem);
                 memory::link(&mut linker)?;

@@ -274,13 +274,23 @@ impl RunCommand {
                 profile.truncated_calls, self.max_contexts
             );
         }
-        eprintln!(
-            "wprof: profile written to {}/ ({}, {}, {}, {})",
-            self.out.display(),
+        let mut files = vec![
             outputs::FLAMEGRAPH,
             outputs::PPROF,
             outputs::FOLDED,
-            outputs::SUMMARY
+            outputs::SUMMARY,
+        ];
+        if let Some(heap) = &profile.memory {
+            files.extend([outputs::HEAP_PPROF, outputs::MEMORY_SVG, outputs::HEAP_EXIT]);
+            // The finding a memory profile exists for deserves a line here.
+            if let Some(alarm) = wprof_profile::heap::report::alarm(None, heap) {
+                eprintln!("wprof: memory alarm: {alarm}");
+            }
+        }
+        eprintln!(
+            "wprof: profile written to {}/ ({})",
+            self.out.display(),
+            files.join(", ")
         );
         Ok(exit::for_guest(&profile.exit))
     }
