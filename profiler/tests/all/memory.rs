@@ -460,20 +460,13 @@ fn heap_pprof_matches_summary_in_go_tool_pprof() {
     let (_, summary, dir) = run_profile("mem-pprof", &["--memory", guest.to_str().unwrap()]);
     let m = memory(&summary);
     let total = |index: &str| -> u64 {
-        let out = Command::new(&go)
-            .args(["tool", "pprof", "-raw", "-sample_index", index])
-            .arg(dir.join("heap.pb.gz"))
-            .env("HOME", dir.as_os_str())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let text = go_pprof(
+            &go,
+            &["-raw", "-sample_index", index],
+            &dir.join("heap.pb.gz"),
         );
         // `-raw` prints each sample as "v1 v2 v3 v4: loc…" (then its labels);
         // sum the column.
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let col = [
             "alloc_objects",
             "alloc_space",

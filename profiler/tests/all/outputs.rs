@@ -1,7 +1,6 @@
 //! The output files: folded stacks, flamegraph, pprof (read back by `wprof
 //! report` and, when installed, by `go tool pprof`).
 
-use std::process::Command;
 
 use crate::support::*;
 
@@ -104,18 +103,11 @@ fn pprof_opens_in_go_tool_pprof() {
         return;
     };
     let top = |dir: &std::path::Path, index: &str| {
-        let out = Command::new(&go)
-            .args(["tool", "pprof", "-top", "-sample_index", index])
-            .arg(dir.join("cpu.pb.gz"))
-            .env("HOME", dir.as_os_str())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::support::go_pprof(
+            &go,
+            &["-top", "-sample_index", index],
+            &dir.join("cpu.pb.gz"),
+        )
     };
     let calls = top(&fib_profile("go-pprof"), "calls");
     let row = calls

@@ -104,6 +104,24 @@ pub fn go() -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
+/// `go tool pprof ARGS FILE`'s stdout; fails the test if pprof does.
+pub fn go_pprof(go: &Path, args: &[&str], file: &Path) -> String {
+    let out = Command::new(go)
+        .args(["tool", "pprof"])
+        .args(args)
+        .arg(file)
+        // pprof keeps its history under $HOME.
+        .env("HOME", file.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Guests of other languages, built once per test binary into
 /// `target/guests/<lang>/`. `None` (with a note) when the toolchain is
 /// missing, unless `require` names an environment variable that is set — the

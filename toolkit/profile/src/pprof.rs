@@ -168,8 +168,12 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
 
 /// Writes `profile` as gzipped pprof.
 pub fn write(profile: &Profile, out: impl Write) -> Result<(), Error> {
+    gzip(&encode(profile), out)
+}
+
+fn gzip(bytes: &[u8], out: impl Write) -> Result<(), Error> {
     let mut gz = GzEncoder::new(out, Compression::default());
-    gz.write_all(&encode(profile))?;
+    gz.write_all(bytes)?;
     gz.finish()?;
     Ok(())
 }
@@ -344,8 +348,5 @@ pub fn encode_heap(heap: &crate::heap::Heap) -> Vec<u8> {
 
 /// Writes a heap as gzipped pprof (`heap.pb.gz`).
 pub fn write_heap(heap: &crate::heap::Heap, out: impl Write) -> Result<(), Error> {
-    let mut gz = GzEncoder::new(out, Compression::default());
-    gz.write_all(&encode_heap(heap))?;
-    gz.finish()?;
-    Ok(())
+    gzip(&encode_heap(heap), out)
 }
