@@ -1,7 +1,6 @@
 //! The output files: folded stacks, flamegraph, pprof (read back by `wprof
 //! report` and, when installed, by `go tool pprof`).
 
-
 use crate::support::*;
 
 fn fib_profile(test: &str) -> std::path::PathBuf {
