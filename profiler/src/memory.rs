@@ -156,19 +156,17 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<()> {
     Ok(())
 }
 
-/// The heap now, with stacks resolved through the runtime's current tree.
+/// The heap now, with stacks resolved through `tree`, the runtime's
+/// calling-context tree as it is now ([`read_tree`]).
 pub(crate) fn snapshot(
     store: &mut Store<Host>,
     module_name: &str,
     manifest: &Manifest,
-    runtime: &Instance,
+    tree: &abi::Tree,
     guest: Option<&Instance>,
     reason: &str,
-) -> Result<Option<Heap>> {
-    if store.data().mem.is_none() {
-        return Ok(None);
-    }
-    let tree = read_tree(store, manifest, runtime)?;
+) -> Option<Heap> {
+    store.data().mem.as_ref()?;
     if let Some(mem) = guest.and_then(|g| g.get_memory(&mut *store, "memory")) {
         let bytes = mem.data_size(&*store) as u64;
         if let Some(h) = store.data_mut().mem.as_mut() {
@@ -197,10 +195,10 @@ pub(crate) fn snapshot(
         frames.reverse();
         frames
     };
-    let mem = store.data().mem.as_ref().unwrap();
+    let mem = store.data().mem.as_ref()?;
     let mut heap = mem.recorder.snapshot(reason, &resolve);
     heap.module = module_name.to_string();
-    Ok(Some(heap))
+    Some(heap)
 }
 
 /// The probe runtime's calling-context tree as it is now.

@@ -370,11 +370,10 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
         else {
             return Ok(());
         };
-        let heap = memory::snapshot(store, name, manifest, rt, Some(guest), reason)
-            .map_err(|e| wasmtime::Error::new(Setup(format!("{e:#}"))))?;
-        if let Some(heap) = heap {
-            memory::write_dump(store, &mopts.dump_dir, &heap)
-                .map_err(|e| wasmtime::Error::new(Setup(format!("{e:#}"))))?;
+        let setup = |e: anyhow::Error| wasmtime::Error::new(Setup(format!("{e:#}")));
+        let tree = memory::read_tree(store, manifest, rt).map_err(setup)?;
+        if let Some(heap) = memory::snapshot(store, name, manifest, &tree, Some(guest), reason) {
+            memory::write_dump(store, &mopts.dump_dir, &heap).map_err(setup)?;
         }
         Ok(())
     };
@@ -439,14 +438,14 @@ pub fn run(name: &str, prepared: &Prepared, options: &Options) -> Result<Profile
     };
     store.data_mut().tick(ended, node, None);
 
-    let heap = match (manifest, &runtime) {
-        (Some(manifest), Some(rt)) => {
-            memory::snapshot(&mut store, name, manifest, rt, guest.as_ref(), "exit")?
-        }
-        _ => None,
-    };
+    // One read of the runtime's tree serves the CPU profile and the heap.
+    let mut heap = None;
     let mut profile = match (manifest, runtime) {
-        (Some(manifest), Some(rt)) => instrument_profile(name, manifest, rt, &mut store)?,
+        (Some(manifest), Some(rt)) => {
+            let tree = memory::read_tree(&mut store, manifest, &rt)?;
+            heap = memory::snapshot(&mut store, name, manifest, &tree, guest.as_ref(), "exit");
+            instrument_profile(name, manifest, &tree, &store)
+        }
         _ => match std::mem::replace(
             &mut store.data_mut().sampler,
             Sampler::Instrument {
@@ -674,15 +673,13 @@ fn classify(e: wasmtime::Error, timeout: Option<Duration>) -> Exit {
 fn instrument_profile(
     name: &str,
     manifest: &Manifest,
-    rt: Instance,
-    store: &mut Store<Host>,
-) -> Result<Profile> {
-    let tree = memory::read_tree(store, manifest, &rt)?;
-    let (time, samples) = match &store.data().sampler {
-        Sampler::Instrument { time, samples, .. } => (time.clone(), samples.clone()),
-        Sampler::Sample { .. } => (vec![], vec![]),
-    };
-    Ok(tree.to_profile(name, manifest, &time, &samples))
+    tree: &abi::Tree,
+    store: &Store<Host>,
+) -> Profile {
+    match &store.data().sampler {
+        Sampler::Instrument { time, samples, .. } => tree.to_profile(name, manifest, time, samples),
+        Sampler::Sample { .. } => tree.to_profile(name, manifest, &[], &[]),
+    }
 }
 
 /// Advances the engine's epoch every interval until stopped.

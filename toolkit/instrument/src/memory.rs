@@ -450,6 +450,12 @@ fn to_i64(b: &mut walrus::InstrSeqBuilder<'_>, ty: ValType) {
     }
 }
 
+/// Pushes `local` (of type `ty`) as an i64, the probes' address/size type.
+fn get64(b: &mut walrus::InstrSeqBuilder<'_>, (local, ty): (LocalId, ValType)) {
+    b.local_get(local);
+    to_i64(b, ty);
+}
+
 fn bump(b: &mut walrus::InstrSeqBuilder<'_>, g: GlobalId, op: BinaryOp) {
     b.global_get(g).i32_const(1).binop(op).global_set(g);
 }
@@ -574,73 +580,54 @@ fn wrap(module: &mut Module, t: &Target, cx: &Wrap<'_>) -> Option<FunctionId> {
             bump(&mut b, cx.depth, BinaryOp::I32Sub);
             let addr = cx.addr;
             let p = |i: usize| (params[i], ty.params()[i]);
+            // The returned block (allocators' results are addresses).
+            let r = || (result.unwrap(), addr);
             b.global_get(cx.depth).unop(UnaryOp::I32Eqz).if_else(
                 None,
                 |then| match kind {
                     Alloc { size } => {
-                        then.local_get(result.unwrap());
-                        to_i64(then, addr);
+                        get64(then, r());
                         shift(then);
-                        let (s, sty) = p(size);
-                        then.local_get(s);
-                        to_i64(then, sty);
+                        get64(then, p(size));
                         then.i32_const(layer).call(cx.imports.alloc);
                     }
                     Calloc => {
-                        then.local_get(result.unwrap());
-                        to_i64(then, addr);
-                        let (n, nty) = p(0);
-                        let (s, sty) = p(1);
-                        then.local_get(n);
-                        to_i64(then, nty);
-                        then.local_get(s);
-                        to_i64(then, sty);
+                        get64(then, r());
+                        get64(then, p(0));
+                        get64(then, p(1));
                         then.binop(BinaryOp::I64Mul);
                         then.i32_const(layer).call(cx.imports.alloc);
                     }
                     Free { ptr } => {
-                        let (q, qty) = p(ptr);
-                        then.local_get(q);
-                        to_i64(then, qty);
+                        get64(then, p(ptr));
                         shift(then);
                         then.i32_const(layer).call(cx.imports.free);
                     }
                     Resize { ptr, size } => {
                         // Success (non-zero) resized the block where it is.
-                        let (q, qty) = p(ptr);
-                        let (sz, szty) = p(size);
                         let realloc = cx.imports.realloc;
                         then.local_get(result.unwrap()).if_else(
                             None,
                             |ok| {
-                                ok.local_get(q);
-                                to_i64(ok, qty);
-                                ok.local_get(q);
-                                to_i64(ok, qty);
-                                ok.local_get(sz);
-                                to_i64(ok, szty);
+                                get64(ok, p(ptr));
+                                get64(ok, p(ptr));
+                                get64(ok, p(size));
                                 ok.i32_const(layer).call(realloc);
                             },
                             |_| {},
                         );
                     }
                     Realloc { ptr, size } => {
-                        let (q, qty) = p(ptr);
-                        then.local_get(q);
-                        to_i64(then, qty);
+                        get64(then, p(ptr));
                         shift(then);
-                        then.local_get(result.unwrap());
-                        to_i64(then, addr);
+                        get64(then, r());
                         shift(then);
-                        let (s, sty) = p(size);
-                        then.local_get(s);
-                        to_i64(then, sty);
+                        get64(then, p(size));
                         then.i32_const(layer).call(cx.imports.realloc);
                     }
                     PosixMemalign => {
                         // Success is 0; the block is written to `*out`.
                         let (out, _) = p(0);
-                        let (s, sty) = p(2);
                         let memory = cx.memory;
                         let alloc = cx.imports.alloc;
                         then.local_get(result.unwrap())
@@ -663,8 +650,7 @@ fn wrap(module: &mut Module, t: &Target, cx: &Wrap<'_>) -> Option<FunctionId> {
                                         },
                                     );
                                     to_i64(ok, addr);
-                                    ok.local_get(s);
-                                    to_i64(ok, sty);
+                                    get64(ok, p(2));
                                     ok.i32_const(layer).call(alloc);
                                 },
                                 |_| {},

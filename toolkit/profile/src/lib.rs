@@ -210,19 +210,24 @@ impl Latency {
         }
         let mut sorted = durations.to_vec();
         sorted.sort_unstable();
-        let rank = |p: f64| {
-            let r = (p * sorted.len() as f64).ceil() as usize;
-            sorted[r.clamp(1, sorted.len()) - 1]
-        };
         Latency {
             count: sorted.len() as u64,
-            p50_ns: rank(0.50),
-            p99_ns: rank(0.99),
+            p50_ns: percentile(&sorted, 0.50),
+            p99_ns: percentile(&sorted, 0.99),
             max_ns: *sorted.last().unwrap(),
             mean_ns: (sorted.iter().map(|&d| d as u128).sum::<u128>() / sorted.len() as u128)
                 as u64,
         }
     }
+}
+
+/// Nearest-rank percentile `p` (0–1) of sorted values; 0 when empty.
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let r = (p * sorted.len() as f64).ceil() as usize;
+    sorted[r.clamp(1, sorted.len()) - 1]
 }
 
 /// What `--invoke` did.

@@ -415,12 +415,3 @@ impl Heap {
             .map_err(|e| Error::Flamegraph(e.to_string()))
     }
 }
-
-/// Nearest-rank percentile of sorted values.
-pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let r = (p * sorted.len() as f64).ceil() as usize;
-    sorted[r.clamp(1, sorted.len()) - 1]
-}

@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use super::{Block, Gc, Grow, Heap, Hooks, Layer, Memory, PAGE, Site, Totals, percentile};
+use super::{Block, Gc, Grow, Heap, Hooks, Layer, Memory, PAGE, Site, Totals};
+use crate::percentile;
 
 #[derive(Debug, Clone, Copy)]
 struct Live {

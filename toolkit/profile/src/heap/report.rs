@@ -217,17 +217,7 @@ pub fn alarm(before: Option<&Heap>, after: &Heap) -> Option<String> {
     let untracked =
         after.totals.untracked_growth_bytes - untracked0.min(after.totals.untracked_growth_bytes);
     let since = before.map_or(0, |b| b.seq);
-    let has_gc = after
-        .hooks
-        .allocators
-        .iter()
-        .any(|a| a == "assemblyscript" || a == "go");
     let gc_delta = after.gc_heap_bytes() as i128 - gc0;
-    let unmanaged_delta: i128 = {
-        let a = unmanaged_by_site(after);
-        let b = before.map(unmanaged_by_site).unwrap_or_default();
-        a.values().map(|&v| v as i128).sum::<i128>() - b.values().map(|&v| v as i128).sum::<i128>()
-    };
     let mut msg = String::new();
     if untracked > 0 && untracked * 2 >= grown {
         let sites: Vec<String> = grow_sites(after, since)
@@ -250,9 +240,15 @@ pub fn alarm(before: Option<&Heap>, after: &Heap) -> Option<String> {
         }
         return Some(msg);
     }
-    if has_gc && gc_delta * 4 < grown as i128 && unmanaged_delta * 2 >= grown as i128 {
-        let a = unmanaged_by_site(after);
-        let b = before.map(unmanaged_by_site).unwrap_or_default();
+    // Only a module with a collector has a GC heap that can stay flat.
+    if after.gc.is_none() || gc_delta * 4 >= grown as i128 {
+        return None;
+    }
+    let a = unmanaged_by_site(after);
+    let b = before.map(unmanaged_by_site).unwrap_or_default();
+    let total = |m: &HashMap<(String, Layer), u64>| m.values().map(|&v| v as i128).sum::<i128>();
+    let unmanaged_delta = total(&a) - total(&b);
+    if unmanaged_delta * 2 >= grown as i128 {
         let mut grew: Vec<((String, Layer), i128)> = a
             .into_iter()
             .map(|(k, v)| {
