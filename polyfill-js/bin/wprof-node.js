@@ -155,6 +155,22 @@ function integer(s, flag, min, max, fallback) {
 }
 
 /** @param {string[]} argv @returns {Promise<number>} */
+/**
+ * Reads a module file (binary or text) through the wasm toolkit, which
+ * both commands then use.
+ * @param {string} modulePath
+ */
+async function loadModule(modulePath) {
+  let bytes;
+  try {
+    bytes = readFileSync(modulePath);
+  } catch (e) {
+    throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
+  }
+  const toolkit = await loadNodeToolkit();
+  return { toolkit, wasm: toolkit.readModule(bytes, modulePath) };
+}
+
 async function run(argv) {
   const { opts, positionals, rest } = parse(argv, {
     out: { short: 'o', value: true },
@@ -229,14 +245,7 @@ async function run(argv) {
   for (const [host] of dirs) {
     if (!isDirectory(host)) throw new Error(`--dir \`${host}\` is not a directory`);
   }
-  let bytes;
-  try {
-    bytes = readFileSync(modulePath);
-  } catch (e) {
-    throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
-  }
-  const toolkit = await loadNodeToolkit();
-  const wasm = toolkit.readModule(bytes, modulePath);
+  const { toolkit, wasm } = await loadModule(modulePath);
   /** @type {Record<string, import('../src/index.js').Directory>} */
   const preopens = {};
   for (const [host, guest] of dirs) preopens[guest] = loadDirectory(host);
@@ -308,14 +317,7 @@ async function instrument(argv) {
   const output = /** @type {string | undefined} */ (opts.output);
   if (output === undefined) throw new UsageError('the following required arguments were not provided: --output <OUT.wasm>');
   const modulePath = positionals[0];
-  let bytes;
-  try {
-    bytes = readFileSync(modulePath);
-  } catch (e) {
-    throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
-  }
-  const toolkit = await loadNodeToolkit();
-  const wasm = toolkit.readModule(bytes, modulePath);
+  const { toolkit, wasm } = await loadModule(modulePath);
   let artifact;
   try {
     artifact = toolkit.instrument(wasm, opts['strip-dwarf'] === true);
