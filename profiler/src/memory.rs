@@ -100,7 +100,10 @@ pub(crate) fn link(linker: &mut Linker<Host>) -> Result<()> {
         let Some(layer) = Layer::from_code(layer as u32) else {
             return;
         };
-        with(&mut c, |h, _| h.recorder.free(layer, addr as u64));
+        // A free needs no context: skip reading the runtime's `cur`.
+        if let Some(h) = c.data_mut().mem.as_mut() {
+            h.recorder.free(layer, addr as u64);
+        }
     })?;
     linker.func_wrap(
         m,
