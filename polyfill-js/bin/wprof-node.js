@@ -1,68 +1,53 @@
 #!/usr/bin/env node
 // wprof-node: `wprof run` in Node, on the same instrumented artifact, the
-// same probe runtime and the same Rust profile writers (the wasm toolkit),
-// with the project's WASI polyfill instead of wasmtime.
+// same probe runtime and the same run session (the wasm toolkit), with the
+// project's WASI polyfill instead of wasmtime.
 //
 //   npx wprof-node run app.wasm -- args      → wprof-out/{flamegraph.svg,cpu.pb.gz,…}
 //   npx wprof-node instrument app.wasm -o app.wprof.wasm
 //
-// Exit status mirrors `wprof` (profiler/src/exit.rs): the guest's exit code,
-// 134 when it traps, 1 when wprof-node fails, 2 on a bad command line.
-// stdout belongs to the guest; wprof-node's own messages go to stderr.
+// The flags of `run`, their checks, messages, help sections and exit codes
+// come from the session (`runCommandLine`, `parseRunArgs`), the same
+// definitions `wprof run` is built from; Node's `util.parseArgs` only splits
+// the command line. stdout belongs to the guest; wprof-node's own messages
+// go to stderr.
 
 import { mkdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { WASI } from '../src/index.js';
 import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
-import { MAX_CONTEXTS, profile } from '../src/probe/index.js';
-import { loadNodeToolkit } from './node-toolkit.js';
+import { loadNodeToolkit } from '../src/node/toolkit.js';
+import { profile } from '../src/probe/index.js';
 
+/** Exit codes before the toolkit (which has the table) is loaded. */
 const EXIT_ERROR = 1;
 const EXIT_USAGE = 2;
-const EXIT_TRAP = 134;
 
-const RUN_HELP = `Run a module in Node (WASI polyfill) and write its profile.
+/** A bad command line: exit 2 with the usage hint. */
+class UsageError extends Error {}
 
-Usage: wprof-node run [OPTIONS] MODULE [-- GUEST_ARGS...]
+/**
+ * @typedef {object} Flag
+ * @property {string} long
+ * @property {string | null} short
+ * @property {string | null} value
+ * @property {boolean} multiple
+ * @property {boolean} hyphen_values
+ * @property {string | null} default
+ * @property {string} help
+ * @property {string | null} native_only
+ */
 
-Arguments:
-  MODULE         the module to profile: .wasm, .wat, or an artifact of \`wprof instrument\`
-  GUEST_ARGS     arguments for the guest, after \`--\`
-
-Options:
-  -o, --out DIR          directory to write the profile into [default: wprof-out]
-      --invoke EXPORT    call this export instead of _start (_initialize runs first if present)
-      --arg VALUE        argument for the --invoke export, one per parameter (integers, hex, floats)
-      --repeat N         call the --invoke export N times; summary.json reports per-call latency [default: 1]
-      --env K=V          environment variable for the guest (repeatable); none of the host's otherwise
-      --dir HOST[::GUEST]  give the guest a copy of a host directory; its changes are written back after the run
-      --max-contexts N   calling contexts kept before new ones are cut at [truncated] [default: 1048576]
-      --mode instrument  the only CPU mode in Node
-      --no-cache         accepted for compatibility with \`wprof run\` (Node has no compilation cache here)
-  -h, --help             print help
-
-Outputs (in --out): flamegraph.svg  cpu.pb.gz  cpu.folded  calls.folded  summary.json
-
-Time: Node has no CPU sampler (running wasm cannot be interrupted to read the
-current context), so the profile has exact call counts per function and per
-calling context but no per-function time: self_ns/total_ns are 0, cpu.folded is
-empty and the flamegraph is drawn by call counts. wall_ns and --invoke latency
-are measured. --mode sample, --interval-us and --timeout are not available.
-
-Exit status:
-  the guest's exit code when it exits (0 when _start or the export returns;
-  codes outside 0-255 become 1), 134 when the guest traps, 1 when wprof-node
-  fails (bad module, missing file, unknown export), 2 on a bad command line.
-  Every output file is written in all guest cases.`;
-
-const INSTRUMENT_HELP = `Write an instrumented copy of a module (the same bytes as \`wprof instrument\`).
-
-Usage: wprof-node instrument [OPTIONS] MODULE -o OUT.wasm
-
-Options:
-  -o, --output OUT.wasm  where to write the instrumented module
-      --strip-dwarf      drop DWARF debug sections instead of rewriting them
-  -h, --help             print help`;
+/**
+ * @typedef {object} CommandLine
+ * @property {Flag[]} flags
+ * @property {string} about
+ * @property {string} module
+ * @property {string} guestArgs
+ * @property {string} afterHelp
+ * @property {Record<string, number>} exitCodes
+ */
 
 const HELP = `wprof-node: profile WebAssembly modules in Node with wprof's probes.
 
@@ -73,185 +58,161 @@ Commands:
   instrument  write an instrumented copy of a module
 
 Options:
-  -h, --help  print help`;
+  -h, --help  Print help`;
 
-/** A bad command line: exit 2 with the usage hint. */
-class UsageError extends Error {}
+const INSTRUMENT_HELP = `Write an instrumented copy of a module (the same bytes as \`wprof instrument\`).
+
+Usage: wprof-node instrument [OPTIONS] <MODULE> --output <OUT.wasm>
+
+Options:
+  -o, --output <OUT.wasm>  Where to write the instrumented module
+      --strip-dwarf        Drop DWARF debug sections instead of rewriting them
+      --memory             Also hook allocators and \`memory.grow\`
+  -h, --help               Print help`;
 
 /**
- * Splits `argv` into options (by the spec) and positionals; `--` ends it.
- * @param {string[]} argv
- * @param {Record<string, { short?: string, value?: boolean, multiple?: boolean }>} spec
+ * `run --help`, laid out as clap lays out `wprof run --help`.
+ * @param {CommandLine} cl
  */
-function parse(argv, spec) {
-  /** @type {Record<string, string | string[] | boolean>} */
-  const opts = {};
-  /** @type {string[]} */
-  const positionals = [];
-  /** @type {string[] | null} */
-  let rest = null;
-  const byShort = Object.fromEntries(
-    Object.entries(spec)
-      .filter(([, s]) => s.short)
-      .map(([k, s]) => [s.short, k]),
-  );
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      rest = argv.slice(i + 1);
-      break;
-    }
-    let name;
-    /** @type {string | undefined} */
-    let inline;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      inline = eq < 0 ? undefined : a.slice(eq + 1);
-    } else if (a.startsWith('-') && a.length > 1) {
-      name = byShort[a.slice(1, 2)];
-      if (!name) throw new UsageError(`unexpected argument '${a}'`);
-      inline = a.length > 2 ? a.slice(2) : undefined;
-    } else {
-      positionals.push(a);
-      continue;
-    }
-    const s = spec[name];
-    if (!s) throw new UsageError(`unexpected argument '--${name}'`);
-    if (!s.value) {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      opts[name] = true;
-      continue;
-    }
-    // Values may start with '-' (negative --arg numbers), as in wprof's CLI.
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`a value is required for '--${name}'`);
-    if (s.multiple) {
-      const list = /** @type {string[]} */ (opts[name] ?? []);
-      list.push(value);
-      opts[name] = list;
-    } else {
-      if (opts[name] !== undefined) throw new UsageError(`--${name} cannot be used multiple times`);
-      opts[name] = value;
-    }
-  }
-  return { opts, positionals, rest };
+function runHelp(cl) {
+  /** @type {[string, string][]} */
+  const rows = cl.flags.map((f) => {
+    const head = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? ` <${f.value}>` : ''}`;
+    let help = f.help;
+    if (f.default) help += ` [default: ${f.default}]`;
+    if (f.native_only) help += ` (not in Node: ${f.native_only})`;
+    return [head, help];
+  });
+  rows.push(['-h, --help', 'Print help']);
+  const width = Math.max(...rows.map(([h]) => h.length)) + 2;
+  const options = rows.map(([h, help]) => `  ${h.padEnd(width)}${help}`).join('\n');
+  return `${cl.about}
+
+Usage: wprof-node run [OPTIONS] <MODULE> [-- [GUEST_ARGS]...]
+
+Arguments:
+  <MODULE>         ${cl.module}
+  [GUEST_ARGS]...  ${cl.guestArgs}
+
+Options:
+${options}
+
+${cl.afterHelp}`;
 }
 
 /**
- * @param {string | undefined} s
- * @param {string} flag
- * @param {number} min
- * @param {number} max
- * @param {number} fallback
+ * `util.parseArgs` errors in clap's words, so both hosts read alike.
+ * @param {unknown} e
+ * @param {CommandLine} cl
  */
-function integer(s, flag, min, max, fallback) {
-  if (s === undefined) return fallback;
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`invalid value '${s}' for '--${flag}': must be an integer in ${min}..=${max}`);
+function usageFromParseArgs(e, cl) {
+  const err = /** @type {{ code?: string, message: string }} */ (e);
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unexpected argument '${flag}' found`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const f = cl.flags.find((x) => flag === `--${x.long}` || flag === `-${x.short}`);
+      return f?.value
+        ? new UsageError(`a value is required for '--${f.long} <${f.value}>' but none was supplied`)
+        : new UsageError(`unexpected value for '${flag}'`);
+    }
+    default:
+      return new UsageError(err.message);
   }
-  return n;
+}
+
+/**
+ * Splits `argv` by the session's flag table.
+ * @param {string[]} argv
+ * @param {CommandLine} cl
+ */
+function splitRunArgs(argv, cl) {
+  /** @type {Record<string, { type: 'string' | 'boolean', short?: string, multiple?: boolean }>} */
+  const options = { help: { type: 'boolean', short: 'h' } };
+  for (const f of cl.flags) {
+    options[f.long] = { type: f.value ? 'string' : 'boolean', multiple: f.multiple };
+    if (f.short) options[f.long].short = f.short;
+  }
+  // parseArgs refuses `--arg -5` as ambiguous; clap takes it for flags that
+  // allow hyphen values, so join those pairs first.
+  const hyphen = new Set(cl.flags.filter((f) => f.hyphen_values).map((f) => `--${f.long}`));
+  /** @type {string[]} */
+  const args = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (hyphen.has(argv[i]) && i + 1 < argv.length) {
+      args.push(`${argv[i]}=${argv[++i]}`);
+    } else {
+      args.push(argv[i]);
+    }
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    throw usageFromParseArgs(e, cl);
+  }
+  const terminator = parsed.tokens?.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
+  const before = (parsed.tokens ?? []).filter((t) => t.kind === 'positional' && t.index < terminator);
+  const after = (parsed.tokens ?? []).filter((t) => t.kind === 'positional' && t.index > terminator);
+  /** @type {Record<string, string[]>} */
+  const values = {};
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (k === 'help' || v === undefined || v === false) continue;
+    values[k] = (Array.isArray(v) ? v : [v]).map((x) => (x === true ? '' : String(x)));
+  }
+  return {
+    help: parsed.values.help === true,
+    positionals: before.map((t) => /** @type {{ value: string }} */ (t).value),
+    guestArgs: after.map((t) => /** @type {{ value: string }} */ (t).value),
+    values,
+  };
 }
 
 /** @param {string[]} argv @returns {Promise<number>} */
-/**
- * Reads a module file (binary or text) through the wasm toolkit, which
- * both commands then use.
- * @param {string} modulePath
- */
-async function loadModule(modulePath) {
+async function run(argv) {
+  const toolkit = await loadNodeToolkit();
+  /** @type {CommandLine} */
+  const cl = JSON.parse(toolkit.runCommandLine());
+  const split = splitRunArgs(argv, cl);
+  if (split.help) {
+    console.log(runHelp(cl));
+    return 0;
+  }
+  if (split.positionals.length !== 1) {
+    throw new UsageError(
+      split.positionals.length === 0
+        ? 'the following required arguments were not provided:\n  <MODULE>'
+        : `unexpected argument '${split.positionals[1]}' found`,
+    );
+  }
+  const modulePath = split.positionals[0];
+  const parsed = JSON.parse(
+    toolkit.parseRunArgs(JSON.stringify({ module: modulePath, guest_args: split.guestArgs, values: split.values })),
+  );
+  if (parsed.usage !== undefined) throw new UsageError(parsed.usage);
+  /** @type {{ out: string, env: [string, string][], dirs: [string, string][], guest_args: string[] }} */
+  const options = parsed.options;
+
+  for (const [host] of options.dirs) {
+    if (!isDirectory(host)) throw new Error(`--dir \`${host}\` is not a directory`);
+  }
   let bytes;
   try {
     bytes = readFileSync(modulePath);
   } catch (e) {
     throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
   }
-  const toolkit = await loadNodeToolkit();
-  return { toolkit, wasm: toolkit.readModule(bytes, modulePath) };
-}
-
-async function run(argv) {
-  const { opts, positionals, rest } = parse(argv, {
-    out: { short: 'o', value: true },
-    invoke: { value: true },
-    arg: { value: true, multiple: true },
-    repeat: { value: true },
-    env: { value: true, multiple: true },
-    dir: { value: true, multiple: true },
-    'max-contexts': { value: true },
-    mode: { value: true },
-    'no-cache': {},
-    help: { short: 'h' },
-    // Flags of `wprof run` that Node cannot honour: named so the message
-    // says why instead of "unexpected argument".
-    'interval-us': { value: true },
-    timeout: { value: true },
-  });
-  if (opts.help) {
-    console.log(RUN_HELP);
-    return 0;
-  }
-  for (const flag of ['interval-us', 'timeout']) {
-    if (opts[flag] !== undefined) {
-      throw new UsageError(`--${flag} is not available in Node: wprof-node has no sampler and cannot stop a running guest`);
-    }
-  }
-  if (opts.mode !== undefined && opts.mode !== 'instrument') {
-    throw new UsageError(
-      opts.mode === 'sample'
-        ? '--mode sample is not available in Node (no sampler); use `wprof run --mode sample`'
-        : `invalid value '${opts.mode}' for '--mode': possible values: instrument`,
-    );
-  }
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'the following required arguments were not provided: MODULE'
-        : `unexpected argument '${positionals[1]}' (guest arguments go after \`--\`)`,
-    );
-  }
-  const modulePath = positionals[0];
-  const invokeName = /** @type {string | undefined} */ (opts.invoke);
-  const args = /** @type {string[]} */ (opts.arg ?? []);
-  if (invokeName === undefined && (opts.repeat !== undefined || args.length > 0)) {
-    throw new UsageError('--arg and --repeat require --invoke');
-  }
-  const repeat = integer(/** @type {string | undefined} */ (opts.repeat), 'repeat', 1, Number.MAX_SAFE_INTEGER, 1);
-  const maxContexts = integer(
-    /** @type {string | undefined} */ (opts['max-contexts']),
-    'max-contexts',
-    16,
-    MAX_CONTEXTS,
-    0,
-  );
-  /** @type {Record<string, string>} */
-  const env = {};
-  for (const kv of /** @type {string[]} */ (opts.env ?? [])) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new UsageError(`invalid value '${kv}' for '--env': \`${kv}\` is not K=V`);
-    env[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  /** @type {[string, string][]} */
-  const dirs = [];
-  for (const d of /** @type {string[]} */ (opts.dir ?? [])) {
-    const sep = d.indexOf('::');
-    const [host, guest] = sep < 0 ? [d, d] : [d.slice(0, sep), d.slice(sep + 2)];
-    if (!host || !guest) throw new UsageError(`invalid value '${d}' for '--dir': \`${d}\` is not HOST or HOST::GUEST`);
-    dirs.push([host, guest]);
-  }
-  const out = /** @type {string | undefined} */ (opts.out) ?? 'wprof-out';
-
-  for (const [host] of dirs) {
-    if (!isDirectory(host)) throw new Error(`--dir \`${host}\` is not a directory`);
-  }
-  const { toolkit, wasm } = await loadModule(modulePath);
   /** @type {Record<string, import('../src/index.js').Directory>} */
   const preopens = {};
-  for (const [host, guest] of dirs) preopens[guest] = loadDirectory(host);
+  for (const [host, guest] of options.dirs) preopens[guest] = loadDirectory(host);
   const wasi = new WASI({
-    args: [basename(modulePath), ...(rest ?? [])],
-    env,
+    args: [basename(modulePath), ...options.guest_args],
+    env: Object.fromEntries(options.env),
     preopens,
     stdin: readStdin,
     stdout: (b) => writeOut(1, b),
@@ -260,76 +221,84 @@ async function run(argv) {
   let result;
   try {
     result = profile(toolkit, {
-      name: modulePath,
-      module: wasm,
+      bytes,
+      options,
       wasi,
-      invoke: invokeName === undefined ? undefined : { export: invokeName, args, repeat },
-      maxContexts: maxContexts || undefined,
+      location: `${options.out}/`,
       peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
     });
   } catch (e) {
     throw new Error(`cannot profile \`${modulePath}\``, { cause: e });
   } finally {
-    for (const [host, guest] of dirs) saveDirectory(preopens[guest], host);
+    for (const [host, guest] of options.dirs) saveDirectory(preopens[guest], host);
   }
 
   try {
-    mkdirSync(out, { recursive: true });
+    mkdirSync(options.out, { recursive: true });
   } catch (e) {
-    throw new Error(`failed to create output directory \`${out}\``, { cause: e });
+    throw new Error(`failed to create output directory \`${options.out}\``, { cause: e });
   }
   for (const [name, content] of result.files) {
-    const path = join(out, name);
+    const path = join(options.out, name);
     try {
       writeFileSync(path, content);
     } catch (e) {
-      throw new Error(`failed to create \`${path}\``, { cause: e });
+      throw new Error(`failed to write \`${path}\``, { cause: e });
     }
   }
-  const { exit } = result;
-  if (exit.kind === 'trap') console.error(`wprof-node: guest trapped: ${exit.message ?? ''}`);
-  if (result.truncatedCalls > 0n) {
-    console.error(
-      `wprof-node: warning: ${result.truncatedCalls} calls did not fit in the calling-context tree ` +
-        `(--max-contexts ${maxContexts || 'default'}); their stacks are cut at [truncated], per-function counts stay exact`,
-    );
-  }
-  console.error(`wprof-node: profile written to ${out}/ (${[...result.files.keys()].join(', ')})`);
-  if (exit.kind === 'trap') return EXIT_TRAP;
-  const code = exit.code ?? EXIT_ERROR;
-  return code >= 0 && code <= 255 ? code : EXIT_ERROR;
+  for (const line of result.messages) console.error(`wprof-node: ${line}`);
+  return result.exitCode;
 }
 
 /** @param {string[]} argv @returns {Promise<number>} */
 async function instrument(argv) {
-  const { opts, positionals, rest } = parse(argv, {
-    output: { short: 'o', value: true },
-    'strip-dwarf': {},
-    help: { short: 'h' },
-  });
-  if (opts.help) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        output: { type: 'string', short: 'o' },
+        'strip-dwarf': { type: 'boolean' },
+        memory: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(/** @type {Error} */ (e).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
     console.log(INSTRUMENT_HELP);
     return 0;
   }
-  if (rest !== null || positionals.length !== 1) {
-    throw new UsageError('expected exactly one MODULE');
+  if (positionals.length !== 1) throw new UsageError('expected exactly one <MODULE>');
+  if (values.output === undefined) {
+    throw new UsageError('the following required arguments were not provided:\n  --output <OUT.wasm>');
   }
-  const output = /** @type {string | undefined} */ (opts.output);
-  if (output === undefined) throw new UsageError('the following required arguments were not provided: --output <OUT.wasm>');
   const modulePath = positionals[0];
-  const { toolkit, wasm } = await loadModule(modulePath);
+  const toolkit = await loadNodeToolkit();
+  let bytes;
+  try {
+    bytes = readFileSync(modulePath);
+  } catch (e) {
+    throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
+  }
+  let wasm;
   let artifact;
   try {
-    artifact = toolkit.instrument(wasm, opts['strip-dwarf'] === true);
+    wasm = toolkit.readModule(bytes, modulePath);
+    artifact = toolkit.instrument(wasm, values['strip-dwarf'] === true, values.memory === true);
   } catch (e) {
     throw new Error(`cannot instrument \`${modulePath}\``, { cause: e });
   }
   try {
-    writeFileSync(output, artifact);
+    writeFileSync(values.output, artifact);
   } catch (e) {
-    throw new Error(`failed to write \`${output}\``, { cause: e });
+    throw new Error(`failed to write \`${values.output}\``, { cause: e });
   }
-  console.error(`wprof-node: instrumented ${output} (${artifact.length} bytes, was ${wasm.length})`);
+  console.error(`wprof-node: instrumented ${values.output} (${artifact.length} bytes, was ${wasm.length})`);
   return 0;
 }
 
@@ -409,7 +378,7 @@ async function main() {
       case undefined:
         throw new UsageError('a command is required: run or instrument');
       default:
-        throw new UsageError(`unrecognized command '${command}'`);
+        throw new UsageError(`unrecognized subcommand '${command}'`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -15,7 +15,10 @@ use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wprof::runner;
-use wprof_profile::Mode;
+use wprof_profile::{Mode, Profile};
+use wprof_session::Session;
+use wprof_session::cli::RunOptions;
+use wprof_session::outputs::MemorySink;
 
 /// The baseline: the module on a default wasmtime engine, nothing profiled.
 fn plain(engine: &Engine, module: &Module, args: &[String]) -> Result<Duration> {
@@ -35,25 +38,27 @@ fn plain(engine: &Engine, module: &Module, args: &[String]) -> Result<Duration> 
     Ok(t.elapsed())
 }
 
-fn options(mode: Mode, args: &[String]) -> runner::Options {
-    runner::Options {
-        mode,
-        interval: Duration::from_micros(match mode {
-            Mode::Instrument => 100,
-            Mode::Sample => 1000,
-        }),
-        invoke: None,
-        argv0: "guest.wasm".into(),
-        args: args.to_vec(),
-        env: vec![],
-        dirs: vec![],
-        timeout: None,
-        max_contexts: wprof_instrument::abi::DEFAULT_NODE_CAP,
-        cache: false,
+fn session(wasm: &[u8], name: &str, mode: Mode, memory: bool, args: &[String]) -> Result<Session> {
+    let mut options = RunOptions::new(name);
+    options.mode = mode;
+    options.interval_ns = match mode {
+        Mode::Instrument => 100_000,
+        Mode::Sample => 1_000_000,
+    };
+    options.guest_args = args.to_vec();
+    options.cache = false;
+    options.memory = memory.then(Default::default);
+    Ok(Session::new(wasm, options)?)
+}
+
+/// One profiled run; its outputs are rendered in memory, as every run
+/// renders them, and dropped.
+fn profiled(session: &Session) -> Result<Profile> {
+    let host = runner::HostOptions {
         interrupt: Arc::new(AtomicBool::new(false)),
         inherit_stdio: false,
-        memory: None,
-    }
+    };
+    Ok(runner::run(session, &host, &mut MemorySink::default())?.profile)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -71,28 +76,24 @@ fn main() -> Result<()> {
         let wasm = std::fs::read(path).with_context(|| format!("reading {path}"))?;
         let engine = Engine::default();
         let module = Module::new(&engine, &wasm)?;
-        let instr_opts = options(Mode::Instrument, &args);
-        let sample_opts = options(Mode::Sample, &args);
-        let mut mem_opts = options(Mode::Instrument, &args);
-        mem_opts.memory = Some(runner::MemoryOptions::default());
-        let instr = runner::prepare(&wasm, &instr_opts)?;
-        let sample = runner::prepare(&wasm, &sample_opts)?;
-        let mem = runner::prepare(&wasm, &mem_opts)?;
+        let instr = session(&wasm, name, Mode::Instrument, false, &args)?;
+        let sample = session(&wasm, name, Mode::Sample, false, &args)?;
+        let mem = session(&wasm, name, Mode::Instrument, true, &args)?;
         let (mut p, mut i, mut s, mut m) = (vec![], vec![], vec![], vec![]);
         let mut calls = 0u64;
         let mut events = 0u64;
         for _ in 0..rounds {
             p.push(plain(&engine, &module, &args)?.as_secs_f64());
-            let prof = runner::run(name, &instr, &instr_opts)?;
+            let prof = profiled(&instr)?;
             i.push(prof.wall_ns as f64 / 1e9);
             calls = prof.functions.iter().filter_map(|f| f.calls).sum();
-            let prof = runner::run(name, &mem, &mem_opts)?;
+            let prof = profiled(&mem)?;
             m.push(prof.wall_ns as f64 / 1e9);
             events = prof
                 .memory
                 .as_ref()
                 .map_or(0, |h| h.totals.allocations + h.totals.frees);
-            s.push(runner::run(name, &sample, &sample_opts)?.wall_ns as f64 / 1e9);
+            s.push(profiled(&sample)?.wall_ns as f64 / 1e9);
         }
         let paired = |v: &[f64]| {
             let mut d: Vec<f64> = v.iter().zip(&p).map(|(x, b)| x - b).collect();

@@ -4,7 +4,6 @@
 //! only place that knows about wasmtime, processes and exit codes.
 
 pub mod commands;
-pub mod exit;
 pub mod input;
 pub mod memory;
 pub mod outputs;

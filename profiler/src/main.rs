@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use wprof::commands::{
     heap::HeapCommand, instrument::InstrumentCommand, report::ReportCommand, run::RunCommand,
 };
-use wprof::exit;
+use wprof_session::exit;
 
 /// Profile WebAssembly modules: CPU flamegraphs, pprof, folded stacks, heap
 /// profiles and leak diffs.

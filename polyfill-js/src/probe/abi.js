@@ -15,6 +15,10 @@
  * @property {number} rootNode context of "no function" (reset between export calls)
  * @property {number} overflowNode context absorbing calls once the tree is full
  * @property {number} defaultNodeCap default calling-context capacity
+ * @property {{ module: string, alloc: string, free: string, realloc: string, grow: string,
+ *   gcBegin: string, gcEnd: string, gcCycle: string }} mem the memory probes' import names
+ * @property {{ width: number, codes: Record<string, number> }} events event batch encoding
+ * @property {string} wasiModule WASI preview1's import module
  */
 
 /**
@@ -24,7 +28,7 @@
  */
 export function readAbi(toolkit) {
   const abi = JSON.parse(toolkit.probeAbi());
-  const strings = ['importModule', 'enter', 'cur', 'section'];
+  const strings = ['importModule', 'enter', 'cur', 'section', 'wasiModule'];
   const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow'];
   const numbers = ['version', 'rootNode', 'overflowNode', 'defaultNodeCap'];
   // A toolkit built from another ABI revision must fail here, loudly, rather
@@ -33,7 +37,12 @@ export function readAbi(toolkit) {
     strings.every((k) => typeof abi[k] === 'string') &&
     numbers.every((k) => Number.isInteger(abi[k])) &&
     typeof abi.runtime === 'object' &&
-    runtime.every((k) => typeof abi.runtime[k] === 'string');
+    runtime.every((k) => typeof abi.runtime[k] === 'string') &&
+    typeof abi.mem === 'object' &&
+    typeof abi.mem.module === 'string' &&
+    typeof abi.events === 'object' &&
+    Number.isInteger(abi.events.width) &&
+    typeof abi.events.codes === 'object';
   if (!ok) throw new Error(`the wasm toolkit describes an unknown probe ABI: ${JSON.stringify(abi)}`);
   return abi;
 }

@@ -4,5 +4,6 @@
 
 export { loadToolkit, toolkitWasmUrl, NOT_BUILT } from './toolkit.js';
 export { readAbi } from './abi.js';
-export { ProbeRuntime, ProbeError, MAX_CONTEXTS } from './runtime.js';
+export { ProbeRuntime, ProbeError } from './runtime.js';
+export { EventLog } from './events.js';
 export { profile, guestEnded, trapMessage } from './profile.js';

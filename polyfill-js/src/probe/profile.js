@@ -1,16 +1,18 @@
-// One profiled run in a JS host: instrument (or take an artifact as is),
-// link it to a fresh probe runtime and the caller's WASI, run `_start` or
-// an export, and return the output files `wprof run` writes. Node's
-// `wprof-node` and the demo page both run modules through here.
+// One profiled run in a JS host: the JS adapter of wprof's run protocol.
+// The session (the wasm toolkit's `Session`, the same Rust code `wprof run`
+// uses) reads and checks the module, instruments it, plans the run and
+// writes the output files; this module only does what the JS engine must:
+// compile, link WASI, the probe runtime and the memory probes, run the plan,
+// time `--invoke` calls, say how the guest ended and hand the probe
+// runtime's memory over. Node's `wprof-node` and the demo page both run
+// modules through here.
 //
 // What JS hosts measure: exact calls per function and per calling context
-// (from the probes), the wall time of the run, and with `invoke` each
-// call's latency. There is no CPU sampler: JS cannot interrupt running wasm
-// to look at the current context, so per-function time is not reported
-// (`self_ns`/`total_ns` are 0, `cpu.interval_ns` is 0, `cpu.folded` is
-// empty) and the flamegraph is drawn by call counts. Latency comes from
-// `performance.now()`, which browsers coarsen (to 5–100 µs); Node's is
-// sub-microsecond.
+// (from the probes), allocations and `memory.grow` with `--memory`, the wall
+// time of the run, and with `invoke` each call's latency. There is no CPU
+// sampler yet, so per-function time is not reported and the flamegraph is
+// drawn by call counts. Latency comes from `performance.now()`, which
+// browsers coarsen (to 5–100 µs); Node's is sub-microsecond.
 //
 // `profile` is synchronous (compile, instantiate, run): fine in Node and in
 // a Web Worker; a page's main thread refuses to compile modules over 4 KB
@@ -22,12 +24,13 @@
 //
 // Example:
 //   const wasi = new WASI({ args: ['app.wasm'], stdout: (b) => out.push(b) });
-//   const { exit, files } = profile(toolkit, { name: 'app.wasm', module: bytes, wasi });
+//   const options = JSON.parse(toolkit.defaultRunOptions('app.wasm'));
+//   const { exit, files } = profile(toolkit, { bytes, options, wasi });
 
 import { WASIExit } from '../wasi/index.js';
+import { readAbi } from './abi.js';
+import { EventLog } from './events.js';
 import { ProbeError, ProbeRuntime } from './runtime.js';
-
-const WASI_MODULE = 'wasi_snapshot_preview1';
 
 /**
  * The WASI host the run uses (the project's `WASI` class).
@@ -35,24 +38,15 @@ const WASI_MODULE = 'wasi_snapshot_preview1';
  * @property {WebAssembly.ModuleImports} imports imports of `wasi_snapshot_preview1`
  * @property {(instance: WebAssembly.Instance) => number} start
  * @property {(instance: WebAssembly.Instance) => void} initialize
- * @property {(memory: WebAssembly.Memory) => void} [setMemory]
  * @property {() => void} [flush]
  */
 
 /**
- * @typedef {object} InvokeOptions
- * @property {string} export the export to call instead of `_start`
- * @property {string[]} [args] one per parameter, as on the command line
- * @property {number} [repeat] calls; default 1
- */
-
-/**
  * @typedef {object} ProfileOptions
- * @property {string} name the module as the user named it (summary.json `module`)
- * @property {Uint8Array} module a binary module or an instrumented artifact
+ * @property {Uint8Array} bytes the module file: binary, text or an instrumented artifact
+ * @property {object} options the session's run options (`parseRunArgs` or `defaultRunOptions`)
  * @property {WasiHost} wasi
- * @property {InvokeOptions} [invoke]
- * @property {number} [maxContexts] calling-context capacity
+ * @property {string} [location] where the host puts the files, for the closing messages
  * @property {() => number | undefined} [peakRssBytes] the host's peak memory, if it knows
  */
 
@@ -66,8 +60,9 @@ const WASI_MODULE = 'wasi_snapshot_preview1';
 /**
  * @typedef {object} ProfileResult
  * @property {Exit} exit how the guest ended
- * @property {Map<string, Uint8Array>} files output file name → bytes
- * @property {bigint} truncatedCalls calls that found the calling-context tree full
+ * @property {number} exitCode wprof's exit code, mirroring the guest
+ * @property {Map<string, Uint8Array>} files output file name → bytes, in the order written
+ * @property {string[]} messages what to print after the run (without a prefix)
  * @property {boolean} instrumented false when the input already was an artifact
  */
 
@@ -78,61 +73,60 @@ const WASI_MODULE = 'wasi_snapshot_preview1';
  * @returns {ProfileResult}
  */
 export function profile(toolkit, options) {
-  let artifact;
+  /** @type {import('./toolkit.js').ToolkitSession} */
+  let session;
   try {
-    artifact = new toolkit.Artifact(options.module);
+    session = new toolkit.Session(options.bytes, JSON.stringify(options.options));
   } catch (e) {
-    throw new ProbeError('failed to instrument module', { cause: e });
+    throw new ProbeError(e instanceof Error ? e.message : String(e), { cause: e });
   }
   try {
-    return run(toolkit, artifact, options);
+    return run(toolkit, session, options);
   } finally {
-    artifact.free();
+    session.free();
   }
 }
 
 /**
  * @param {import('./toolkit.js').Toolkit} toolkit
- * @param {import('./toolkit.js').ToolkitArtifact} artifact
+ * @param {import('./toolkit.js').ToolkitSession} session
  * @param {ProfileOptions} options
  * @returns {ProfileResult}
  */
-function run(toolkit, artifact, options) {
+function run(toolkit, session, options) {
+  const abi = readAbi(toolkit);
   let module;
   try {
-    module = new WebAssembly.Module(/** @type {Uint8Array<ArrayBuffer>} */ (artifact.wasm));
+    module = new WebAssembly.Module(/** @type {Uint8Array<ArrayBuffer>} */ (session.wasm()));
   } catch (e) {
     throw new ProbeError('failed to compile module', { cause: e });
   }
-  const runtime = new ProbeRuntime(toolkit, artifact, { maxContexts: options.maxContexts });
-  const foreign = WebAssembly.Module.imports(module)
-    .filter((i) => i.module !== WASI_MODULE && i.module !== runtime.abi.importModule)
-    .map((i) => `${i.module}::${i.name}`);
-  if (foreign.length > 0) {
-    throw new ProbeError(
-      `failed to link module: wprof provides only WASI preview1, but the module also imports ${foreign.join(', ')}`,
-    );
-  }
-  const exports = WebAssembly.Module.exports(module);
-  const functions = exports.filter((e) => e.kind === 'function').map((e) => e.name);
-  const imports = { [WASI_MODULE]: options.wasi.imports, ...runtime.imports };
+  const params = session.runtime();
+  const runtime = params === undefined ? null : new ProbeRuntime(toolkit, abi, JSON.parse(params));
+  const events = new EventLog(abi, session, runtime?.cur ?? null);
+  const imports = {
+    [abi.wasiModule]: options.wasi.imports,
+    ...runtime?.imports,
+    ...(session.hasMemory ? events.memoryImports() : {}),
+  };
+  /** @type {import('./toolkit.js').Plan} */
+  const plan = JSON.parse(session.plan());
 
   const started = performance.now();
   /** @type {Exit} */
-  let exit;
-  /** @type {import('./runtime.js').RunRecord['invoke']} */
-  let invokeRecord;
+  let exit = { kind: 'exit', code: 0, message: null };
+  /** The last completed call's results, kept when a later call traps. */
+  const last = { results: /** @type {string[]} */ ([]) };
+  /** @type {WebAssembly.Instance | undefined} */
+  let instance;
   try {
-    const instance = instantiate(module, imports);
+    instance = instantiate(module, imports);
     // WASI's memory, which the polyfill's start/initialize require.
     const hasMemory = instance.exports.memory instanceof WebAssembly.Memory;
-    if (options.invoke) {
-      const done = invoke(toolkit, artifact, instance, runtime, options, functions, hasMemory);
-      invokeRecord = done.record;
-      exit = done.exit;
+    if (plan.kind === 'invoke') {
+      invoke(plan, instance, options.wasi, hasMemory, runtime, events, session, last);
     } else {
-      if (!functions.includes('_start')) throw new ProbeError(noStartMessage(functions));
-      exit = { kind: 'exit', code: i32(start(instance, options.wasi, hasMemory)), message: null };
+      exit = { kind: 'exit', code: start(instance, options.wasi, hasMemory) | 0, message: null };
     }
   } catch (e) {
     if (e instanceof ProbeError) throw e;
@@ -141,21 +135,29 @@ function run(toolkit, artifact, options) {
     options.wasi.flush?.();
   }
   const wallNs = Math.round((performance.now() - started) * 1e6);
+  events.flush();
 
-  /** @type {import('./runtime.js').RunRecord} */
-  const record = { module: options.name, exit, wall_ns: wallNs };
-  if (invokeRecord) record.invoke = invokeRecord;
-  const rss = options.peakRssBytes?.();
-  if (rss !== undefined) record.host_peak_rss_bytes = rss;
-  const outputs = runtime.outputs(record);
-  try {
-    /** @type {Map<string, Uint8Array>} */
-    const files = new Map();
-    for (const name of outputs.fileNames()) files.set(name, outputs.file(name));
-    return { exit, files, truncatedCalls: outputs.truncatedCalls, instrumented: artifact.instrumentedHere };
-  } finally {
-    outputs.free();
-  }
+  const memory = instance?.exports.memory;
+  const end = {
+    exit,
+    wall_ns: wallNs,
+    results: last.results,
+    memory_bytes: memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : undefined,
+    host_peak_rss_bytes: options.peakRssBytes?.(),
+  };
+  const [mem, ...state] = runtime ? runtime.view() : [undefined, 0, 0, 0, 0n];
+  /** @type {{ files: string[], exitCode: number }} */
+  const done = JSON.parse(session.finish(mem, ...state, JSON.stringify(end)));
+  /** @type {Map<string, Uint8Array>} */
+  const files = new Map();
+  for (const name of done.files) files.set(name, session.file(name));
+  return {
+    exit,
+    exitCode: done.exitCode,
+    files,
+    messages: session.closingMessages(options.location ?? ''),
+    instrumented: session.instrumentedHere,
+  };
 }
 
 /**
@@ -193,75 +195,50 @@ function start(instance, wasi, hasMemory) {
 }
 
 /**
- * `--invoke`: `_initialize` first (reactors set up libc and constructors
- * there), then the export `repeat` times, each call starting at the root
- * context and timed on its own.
- * @param {import('./toolkit.js').Toolkit} toolkit
- * @param {import('./toolkit.js').ToolkitArtifact} artifact
+ * The session's invoke plan: `_initialize` first (reactors set up libc and
+ * constructors there), then the export `repeat` times, each call starting
+ * at the root context and timed on its own. `last.results` gets each
+ * completed call's results as `String()`s; what the guest throws propagates.
+ * @param {Extract<import('./toolkit.js').Plan, { kind: 'invoke' }>} plan
  * @param {WebAssembly.Instance} instance
- * @param {ProbeRuntime} runtime
- * @param {ProfileOptions} options
- * @param {string[]} functions exported function names
+ * @param {WasiHost} wasi
  * @param {boolean} hasMemory
+ * @param {ProbeRuntime | null} runtime
+ * @param {EventLog} events
+ * @param {import('./toolkit.js').ToolkitSession} session
+ * @param {{ results: string[] }} last
  */
-function invoke(toolkit, artifact, instance, runtime, options, functions, hasMemory) {
-  const inv = /** @type {InvokeOptions} */ (options.invoke);
-  const args = inv.args ?? [];
-  const repeat = inv.repeat ?? 1;
-  if (!Number.isSafeInteger(repeat) || repeat < 1) {
-    throw new ProbeError(`--repeat must be a positive integer, not ${repeat}`);
+function invoke(plan, instance, wasi, hasMemory, runtime, events, session, last) {
+  const func = /** @type {(...a: (number | bigint)[]) => unknown} */ (instance.exports[plan.export]);
+  const args = plan.args.map(({ type, value }) => (type === 'i64' ? BigInt(value) : number(value)));
+  if (plan.initialize) {
+    if (hasMemory) wasi.initialize(instance);
+    else /** @type {() => void} */ (instance.exports._initialize)();
   }
-  const json = artifact.exportSignature(inv.export);
-  const func = instance.exports[inv.export];
-  if (json === undefined || typeof func !== 'function') {
-    const list = functions.length > 0 ? functions.join(', ') : '(none)';
-    throw new ProbeError(`module has no exported function \`${inv.export}\`; exported functions: ${list}`);
-  }
-  /** @type {{ params: string[], results: string[] }} */
-  const sig = JSON.parse(json);
-  if (sig.params.length !== args.length) {
-    throw new ProbeError(
-      `export \`${inv.export}\` takes ${sig.params.length} argument(s) (${sig.params.join(', ')}), ` +
-        `but ${args.length} were given with --arg`,
-    );
-  }
-  /** @type {(number | bigint)[]} */
-  let values;
-  try {
-    values = sig.params.map((ty, i) => toolkit.parseArg(ty, args[i]));
-  } catch (e) {
-    throw new ProbeError(`bad --arg for \`${inv.export}\`: ${e instanceof Error ? e.message : e}`);
-  }
-  const record = { export: inv.export, args, repeat, results: /** @type {string[]} */ ([]), durations_ns: /** @type {number[]} */ ([]) };
-  try {
-    if (hasMemory) {
-      options.wasi.initialize(instance);
-    } else if (typeof instance.exports._initialize === 'function') {
-      /** @type {() => void} */ (instance.exports._initialize)();
-    }
-  } catch (e) {
-    return { record, exit: guestEnded(e) };
-  }
-  /** @type {Exit} */
-  let exit = { kind: 'exit', code: 0, message: null };
-  /** @type {unknown} */
-  let result;
-  for (let i = 0; i < repeat; i++) {
-    runtime.resetContext();
+  for (let n = 1; n <= plan.repeat; n++) {
+    runtime?.resetContext();
+    events.callStart();
     const t = performance.now();
-    try {
-      result = /** @type {(...a: (number | bigint)[]) => unknown} */ (func)(...values);
-    } catch (e) {
-      exit = guestEnded(e);
-      break;
+    const r = func(...args);
+    events.callEnd(Math.round((performance.now() - t) * 1e6));
+    const list = plan.results.length === 1 ? [r] : /** @type {unknown[]} */ (r ?? []);
+    last.results = list.map(String);
+    if (plan.dumps && runtime) {
+      events.flush();
+      if (session.dumpDue(n)) {
+        const memory = instance.exports.memory;
+        const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : undefined;
+        session.dump(...runtime.view(), bytes);
+      }
     }
-    record.durations_ns.push(Math.round((performance.now() - t) * 1e6));
   }
-  if (record.durations_ns.length > 0) {
-    const list = sig.results.length === 1 ? [result] : /** @type {unknown[]} */ (result ?? []);
-    record.results = sig.results.map((ty, i) => toolkit.showValue(ty, list[i]));
-  }
-  return { record, exit };
+}
+
+/** A plan value: Rust prints infinities as `inf`. @param {string} s */
+function number(s) {
+  if (s === 'inf') return Infinity;
+  if (s === '-inf') return -Infinity;
+  return Number(s);
 }
 
 /**
@@ -270,7 +247,7 @@ function invoke(toolkit, artifact, instance, runtime, options, functions, hasMem
  * @returns {Exit}
  */
 export function guestEnded(e) {
-  if (e instanceof WASIExit) return { kind: 'exit', code: i32(e.code), message: null };
+  if (e instanceof WASIExit) return { kind: 'exit', code: e.code | 0, message: null };
   return { kind: 'trap', code: null, message: trapMessage(e) };
 }
 
@@ -290,17 +267,4 @@ export function trapMessage(e) {
     .filter((l) => l.includes('wasm://') || l.includes('wasm-function['))
     .map((l) => `  ${l.trim()}`);
   return frames.length > 0 ? `${head}\n${frames.join('\n')}` : head;
-}
-
-/** Exit codes are i32 in WASI; the polyfill reports them unsigned. @param {number} code */
-function i32(code) {
-  return code | 0;
-}
-
-/** @param {string[]} functions */
-function noStartMessage(functions) {
-  if (functions.length === 0) {
-    return 'module has no `_start` export and exports no functions; nothing to run';
-  }
-  return `module has no \`_start\` export (a library/reactor module?); choose an export with --invoke: ${functions.join(', ')}`;
 }

@@ -3,20 +3,12 @@
 // The artifact imports `wprof.enter` and `wprof.cur`; they are linked
 // straight to the exports of the probe runtime *wasm* instance, so every
 // probe event is a wasm→wasm call that never enters JS or the toolkit. The
-// calling-context tree stays in the runtime's own memory; after the run the
-// host reads four globals and hands a copy of that memory to the toolkit
-// once (`outputs`), the same decoding the native runner does.
+// calling-context tree stays in the runtime's own memory; the session reads
+// it from there after the run (and at heap dumps).
 //
 // Example:
-//   const rt = new ProbeRuntime(toolkit, artifact);
+//   const rt = new ProbeRuntime(toolkit, abi, { functions: 12, nodeCap: 1 << 20 });
 //   const instance = new WebAssembly.Instance(module, { ...wasiImports, ...rt.imports });
-//   …run…
-//   const outputs = rt.outputs({ module: 'app.wasm', exit, wall_ns });
-
-import { readAbi } from './abi.js';
-
-/** Calling-context capacities the runtime's i32 arithmetic can size. */
-export const MAX_CONTEXTS = 1 << 26;
 
 /** A wprof error (not the guest's): bad input, link failure, no memory. */
 export class ProbeError extends Error {
@@ -27,43 +19,26 @@ export class ProbeError extends Error {
   }
 }
 
-/**
- * How the run went, as `Outputs` takes it (snake_case like summary.json).
- * @typedef {object} RunRecord
- * @property {string} module the module as the user named it
- * @property {{ kind: 'exit' | 'trap', code: number | null, message: string | null }} exit
- * @property {number} wall_ns wall time of the guest run, instantiation included
- * @property {{ export: string, args: string[], repeat: number, results: string[],
- *   durations_ns: number[] }} [invoke] what --invoke did
- * @property {number} [host_peak_rss_bytes] peak memory of the host process, when known
- */
-
 export class ProbeRuntime {
   /**
-   * Instantiates the probe runtime and sizes its tables for `artifact`.
+   * Instantiates the probe runtime and sizes its tables.
    * @param {import('./toolkit.js').Toolkit} toolkit
-   * @param {import('./toolkit.js').ToolkitArtifact} artifact
-   * @param {{ maxContexts?: number }} [options] calling contexts kept before
-   *   new ones are cut at `[truncated]`; default: the ABI's default
+   * @param {import('./abi.js').ProbeAbi} abi
+   * @param {{ functions: number, nodeCap: number }} params the session's `runtime()`
    */
-  constructor(toolkit, artifact, options = {}) {
-    this.toolkit = toolkit;
-    this.artifact = artifact;
-    this.abi = readAbi(toolkit);
-    const cap = options.maxContexts ?? this.abi.defaultNodeCap;
-    if (!Number.isInteger(cap) || cap < 1 || cap > MAX_CONTEXTS) {
-      throw new ProbeError(`maxContexts must be an integer in 1..=${MAX_CONTEXTS}, not ${cap}`);
-    }
+  constructor(toolkit, abi, params) {
+    this.abi = abi;
     // The runtime is a few hundred bytes: synchronous compilation is allowed
     // even on a page's main thread.
     const module = new WebAssembly.Module(/** @type {Uint8Array<ArrayBuffer>} */ (toolkit.probeRuntime()));
     this.instance = new WebAssembly.Instance(module, {});
-    const init = /** @type {(n: number, cap: number) => number} */ (this.export(this.abi.runtime.init));
-    if (init(artifact.functionCount, cap) !== 0) {
-      throw new ProbeError(`probe runtime could not allocate ${cap} calling contexts; lower --max-contexts`);
+    const init = /** @type {(n: number, cap: number) => number} */ (this.export(abi.runtime.init));
+    if (init(params.functions, params.nodeCap) !== 0) {
+      throw new ProbeError(`probe runtime could not allocate ${params.nodeCap} calling contexts; lower --max-contexts`);
     }
+    this.cur = this.global(abi.cur);
     /** The import object entries for the artifact's probe imports. */
-    this.imports = { [this.abi.importModule]: this.instance.exports };
+    this.imports = { [abi.importModule]: this.instance.exports };
   }
 
   /** @private @param {string} name */
@@ -82,7 +57,7 @@ export class ProbeRuntime {
 
   /** The current calling context (a tree node; the ABI's rootNode when idle). */
   get context() {
-    return /** @type {number} */ (this.global(this.abi.cur).value);
+    return /** @type {number} */ (this.cur.value);
   }
 
   /**
@@ -90,33 +65,20 @@ export class ProbeRuntime {
    * leaves the context where the trap unwound from.
    */
   resetContext() {
-    this.global(this.abi.cur).value = this.abi.rootNode;
-  }
-
-  /** Calls that found the tree full so far. @returns {bigint} */
-  get overflow() {
-    return BigInt.asUintN(64, /** @type {bigint} */ (this.global(this.abi.runtime.overflow).value));
+    this.cur.value = this.abi.rootNode;
   }
 
   /**
-   * The profile's output files, built by the toolkit from the runtime's
-   * memory and globals in one hand-over.
-   * @param {RunRecord} run
-   * @returns {import('./toolkit.js').ToolkitOutputs}
+   * The runtime's memory and globals as the session's `dump` and `finish`
+   * take them: `[memory, nodeCount, nodesBase, flatBase, overflow]`.
+   * @returns {[Uint8Array, number, number, number, bigint]}
    */
-  outputs(run) {
+  view() {
     const r = this.abi.runtime;
     const memory = this.export(r.memory);
     if (!(memory instanceof WebAssembly.Memory)) throw new ProbeError('probe runtime exports no memory');
     const u32 = (/** @type {string} */ name) => /** @type {number} */ (this.global(name).value) >>> 0;
-    return new this.toolkit.Outputs(
-      this.artifact,
-      new Uint8Array(memory.buffer),
-      u32(r.nodeCount),
-      u32(r.nodesBase),
-      u32(r.flatBase),
-      this.overflow,
-      JSON.stringify(run),
-    );
+    const overflow = BigInt.asUintN(64, /** @type {bigint} */ (this.global(r.overflow).value));
+    return [new Uint8Array(memory.buffer), u32(r.nodeCount), u32(r.nodesBase), u32(r.flatBase), overflow];
   }
 }

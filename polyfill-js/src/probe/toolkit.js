@@ -14,21 +14,27 @@
 //   const toolkit = await loadToolkit();
 
 /**
- * An artifact: an instrumented module and its manifest.
- * @typedef {object} ToolkitArtifact
- * @property {Uint8Array} wasm the artifact's bytes
- * @property {number} functionCount probed functions
- * @property {boolean} instrumentedHere false when the input already was an artifact
- * @property {(name: string) => string | undefined} exportSignature JSON `{params, results}`
- * @property {() => void} free
+ * What the session asks the host to call.
+ * @typedef {{ kind: 'start' } | { kind: 'invoke', export: string, args: { type: string, value: string }[],
+ *   results: string[], repeat: number, initialize: boolean, dumps: boolean }} Plan
  */
 
 /**
- * The output files of one run.
- * @typedef {object} ToolkitOutputs
- * @property {() => string[]} fileNames
+ * One run's session (see toolkit/browser/src/lib.rs `Session`).
+ * @typedef {object} ToolkitSession
+ * @property {() => Uint8Array} wasm the module to compile
+ * @property {() => string} plan JSON of a Plan
+ * @property {() => string | undefined} runtime JSON `{functions, nodeCap}`, undefined in sample mode
+ * @property {boolean} hasMemory the module has memory probes
+ * @property {boolean} instrumentedHere false when the input already was an artifact
+ * @property {(batch: Float64Array) => void} record
+ * @property {(n: number) => boolean} dumpDue
+ * @property {(memory: Uint8Array, nodeCount: number, nodesBase: number, flatBase: number,
+ *   overflow: bigint, memoryBytes: number | undefined) => void} dump
+ * @property {(memory: Uint8Array | undefined, nodeCount: number, nodesBase: number, flatBase: number,
+ *   overflow: bigint, end: string) => string} finish JSON `{files, exitCode, truncatedCalls}`
  * @property {(name: string) => Uint8Array} file
- * @property {bigint} truncatedCalls
+ * @property {(location: string) => string[]} closingMessages
  * @property {() => void} free
  */
 
@@ -36,15 +42,13 @@
  * The toolkit's JS API (see toolkit/browser/src/lib.rs).
  * @typedef {object} Toolkit
  * @property {() => string} probeAbi the probe ABI as JSON
- * @property {() => number} abiVersion
  * @property {() => Uint8Array} probeRuntime the probe runtime module
- * @property {(wasm: Uint8Array, stripDwarf: boolean) => Uint8Array} instrument
+ * @property {() => string} runCommandLine the `run` command line as JSON
+ * @property {(args: string) => string} parseRunArgs JSON `{options}` or `{usage}`
+ * @property {(module: string) => string} defaultRunOptions JSON run options
+ * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean) => Uint8Array} instrument
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
- * @property {(ty: string, arg: string) => number | bigint} parseArg
- * @property {(ty: string, value: unknown) => string} showValue
- * @property {new (module: Uint8Array) => ToolkitArtifact} Artifact
- * @property {new (artifact: ToolkitArtifact, memory: Uint8Array, nodeCount: number, nodesBase: number,
- *   flatBase: number, overflow: bigint, run: string) => ToolkitOutputs} Outputs
+ * @property {new (bytes: Uint8Array, options: string) => ToolkitSession} Session
  */
 
 const GLUE = '../../wasm/wprof_browser.js';

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use wprof_profile::{Mode, pprof, report};
 
-use crate::outputs;
+use wprof_session::outputs;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -33,7 +33,7 @@ impl ReportCommand {
     /// Prints the table to stdout.
     pub fn execute(self) -> Result<u8> {
         let path = if self.profile.is_dir() {
-            self.profile.join(outputs::PPROF)
+            self.profile.join(outputs::CPU_PPROF)
         } else {
             self.profile.clone()
         };

@@ -1,58 +1,64 @@
-//! The toolkit for JS hosts (Node and browsers), via wasm-bindgen: the same
-//! instrumenter, probe runtime, probe ABI and profile writers the native
-//! `wprof` uses, so both sides produce the same artifacts and the same
-//! output files.
+//! The toolkit for JS hosts (Node and browsers), via wasm-bindgen: the run
+//! session ([`wprof_session`]), the instrumenter, the probe runtime and the
+//! probe ABI — the same Rust code the native `wprof` runs, so both sides
+//! check modules, plan runs, build profiles and write files the same way.
 //!
 //! This is the only crate that depends on wasm-bindgen; it wraps the
 //! libraries unchanged and turns their errors into `JsError` at the boundary.
 //! It runs nothing: the JS host (`polyfill-js/src/probe`) instantiates the
-//! probe runtime and the artifact, runs the guest, and hands the runtime's
-//! memory over once, after the run ([`Outputs::new`]). No call crosses into
-//! this module per probe event.
+//! probe runtime and the artifact, runs the guest, and crosses into this
+//! module a few times per run — to open the [`Session`], to hand over
+//! batches of memory events, and to finish — never per probe event.
 //!
 //! From JS (wasm-pack `--target web` output):
 //!
 //! ```js
-//! import init, { Artifact, Outputs, probeAbi, probeRuntime } from './wprof_browser.js';
-//! const abi = JSON.parse(probeAbi());
-//! const artifact = new Artifact(moduleBytes);    // instruments unless it already is
-//! // … instantiate probeRuntime(), call its `init`, link artifact.wasm, run …
-//! const out = new Outputs(artifact, runtimeMemory, nodeCount, nodesBase, flatBase, overflow, runJson);
-//! for (const name of out.fileNames()) write(name, out.file(name));
+//! import init, { Session, probeAbi, probeRuntime } from './wprof_browser.js';
+//! const session = new Session(fileBytes, JSON.stringify(runOptions)); // checks, instruments
+//! const plan = JSON.parse(session.plan());
+//! // … instantiate probeRuntime(), `init` it, link session.wasm(), run the plan,
+//! //   session.record(eventBatch) for memory events …
+//! const done = JSON.parse(session.finish(runtimeMemory, state, JSON.stringify(end)));
+//! for (const name of done.files) write(name, session.file(name));
 //! ```
 
-mod outputs;
-mod signature;
-
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wprof_instrument::abi::{self, Manifest};
+use wprof_instrument::abi;
+use wprof_profile::Exit;
 use wprof_profile::values;
-
-pub use outputs::Outputs;
+use wprof_session::cli::{self, Args, Host, RunOptions};
+use wprof_session::outputs::MemorySink;
+use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
 
 /// The error and its sources in one line (`top: cause: cause`), as JS
 /// errors carry a single message.
 fn js(e: impl std::error::Error) -> JsError {
+    JsError::new(&chain(&e))
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         message.push_str(&format!(": {s}"));
         source = s.source();
     }
-    JsError::new(&message)
+    message
 }
 
-/// The probe ABI as JSON: the import module and names the artifact uses, the
-/// probe runtime's exports the host reads, the reserved tree nodes and the
-/// default tree capacity. JS hosts take every name from here (see
-/// [`probe_abi_json`]) instead of repeating them.
+/// The probe ABI as JSON: the import modules and names the artifact uses,
+/// the probe runtime's exports the host reads, the reserved tree nodes, the
+/// default tree capacity and the encoding of memory-event batches. JS hosts
+/// take every name and number from here instead of repeating them.
 #[wasm_bindgen(js_name = probeAbi)]
 pub fn probe_abi() -> String {
-    probe_abi_json()
+    probe_abi_json().to_string()
 }
 
 /// See [`probe_abi`]; callable natively for tests.
-pub fn probe_abi_json() -> String {
+pub fn probe_abi_json() -> serde_json::Value {
+    use abi::mem;
     use abi::runtime_exports as rt;
     serde_json::json!({
         "version": abi::ABI_VERSION,
@@ -71,213 +77,293 @@ pub fn probe_abi_json() -> String {
         "rootNode": abi::ROOT_NODE,
         "overflowNode": abi::OVERFLOW_NODE,
         "defaultNodeCap": abi::DEFAULT_NODE_CAP,
+        "mem": {
+            "module": mem::MODULE,
+            "alloc": mem::ALLOC,
+            "free": mem::FREE,
+            "realloc": mem::REALLOC,
+            "grow": mem::GROW,
+            "gcBegin": mem::GC_BEGIN,
+            "gcEnd": mem::GC_END,
+            "gcCycle": mem::GC_CYCLE,
+        },
+        "events": {
+            "width": recording::EVENT_WIDTH,
+            "codes": recording::event_codes(),
+        },
+        "wasiModule": wprof_session::module::WASI_MODULE,
     })
-    .to_string()
-}
-
-/// The probe ABI version this build speaks.
-#[wasm_bindgen(js_name = abiVersion)]
-pub fn abi_version() -> u32 {
-    abi::ABI_VERSION
 }
 
 /// The probe runtime module the artifact imports as `wprof`.
 #[wasm_bindgen(js_name = probeRuntime)]
 pub fn probe_runtime() -> Vec<u8> {
-    abi::runtime_wasm()
+    abi::runtime_wasm().to_vec()
+}
+
+/// The command line of `run` as JSON: `flags` (the session's table),
+/// `about`, `module`, `guestArgs`, `afterHelp` and `exitCodes`, from which
+/// `wprof-node` builds `util.parseArgs` options and its help.
+#[wasm_bindgen(js_name = runCommandLine)]
+pub fn run_command_line() -> String {
+    use wprof_session::exit;
+    serde_json::json!({
+        "flags": cli::RUN_FLAGS,
+        "about": cli::RUN_ABOUT,
+        "module": cli::MODULE_HELP,
+        "guestArgs": cli::GUEST_ARGS_HELP,
+        "afterHelp": cli::run_after_help(),
+        "exitCodes": {
+            "error": exit::ERROR,
+            "usage": exit::USAGE,
+            "timeout": exit::TIMEOUT,
+            "interrupted": exit::INTERRUPTED,
+            "trap": exit::TRAP,
+        },
+    })
+    .to_string()
+}
+
+/// Checks what `wprof-node`'s parser found (JSON of
+/// [`wprof_session::cli::Args`]) exactly as `wprof run` does. Returns JSON:
+/// `{"options": RunOptions}` or `{"usage": "message"}`.
+#[wasm_bindgen(js_name = parseRunArgs)]
+pub fn parse_run_args(args: &str) -> Result<String, JsError> {
+    let args: Args =
+        serde_json::from_str(args).map_err(|e| JsError::new(&format!("bad arguments: {e}")))?;
+    Ok(match RunOptions::from_args(&args, Host::Node) {
+        Ok(o) => serde_json::json!({ "options": o }),
+        Err(e) => serde_json::json!({ "usage": e.0 }),
+    }
+    .to_string())
+}
+
+/// Options for `module` with every default (for hosts without a command
+/// line, such as a page), as JSON to adjust and pass to [`Session::new`].
+#[wasm_bindgen(js_name = defaultRunOptions)]
+pub fn default_run_options(module: &str) -> String {
+    serde_json::to_string(&RunOptions::new(module)).expect("options serialize")
+}
+
+/// A binary module from a file's bytes: WebAssembly binary as is, text
+/// (`.wat`) assembled. `name` is the file as the user gave it, for messages.
+#[wasm_bindgen(js_name = readModule)]
+pub fn read_module(bytes: &[u8], name: &str) -> Result<Vec<u8>, JsError> {
+    wprof_session::module::read(bytes, name).map_err(js)
 }
 
 /// Instruments a module; returns the artifact's bytes (the same bytes as
-/// `wprof instrument`, `--strip-dwarf` included).
+/// `wprof instrument`).
 #[wasm_bindgen]
-pub fn instrument(wasm: &[u8], strip_dwarf: bool) -> Result<Vec<u8>, JsError> {
+pub fn instrument(wasm: &[u8], strip_dwarf: bool, memory: bool) -> Result<Vec<u8>, JsError> {
     let mut options = wprof_instrument::Options::default();
     options.keep_dwarf = !strip_dwarf;
+    options.memory = memory;
     wprof_instrument::instrument(wasm, &options)
         .map(|out| out.wasm)
         .map_err(js)
 }
 
-/// A binary module from a file's bytes: WebAssembly binary as is, text
-/// (`.wat`) assembled. `name` is the file as the user gave it, for messages.
-/// The checks and messages are those of `wprof run`.
-#[wasm_bindgen(js_name = readModule)]
-pub fn read_module(bytes: &[u8], name: &str) -> Result<Vec<u8>, JsError> {
-    read_module_bytes(bytes, name).map_err(|e| JsError::new(&e))
+/// How the run ended, as the JS host saw it (JSON, snake_case like
+/// `summary.json`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct End {
+    /// `{"kind": "exit"|"trap", "code", "message"}`.
+    pub exit: Exit,
+    /// Wall time of the guest run.
+    pub wall_ns: u64,
+    /// Results of the last completed `--invoke` call, as JS `String()`s.
+    #[serde(default)]
+    pub results: Vec<String>,
+    /// Size of memory 0 at the end.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// Peak resident memory of the host process, when it knows it.
+    #[serde(default)]
+    pub host_peak_rss_bytes: Option<u64>,
 }
 
-/// See [`read_module`].
-pub fn read_module_bytes(bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
-    if bytes.starts_with(b"\0asm") {
-        if bytes.len() >= 8 && bytes[4..8] != [1, 0, 0, 0] {
-            return Err(format!(
-                "`{name}` is a WebAssembly component (or an unsupported version); wprof profiles core modules"
-            ));
-        }
-        return Ok(bytes.to_vec());
+/// The probe runtime's exported globals, as JS reads them.
+fn state(node_count: u32, nodes_base: u32, flat_base: u32, overflow: u64) -> abi::RuntimeState {
+    abi::RuntimeState {
+        node_count,
+        nodes_base,
+        flat_base,
+        overflow,
     }
-    let is_text = name.ends_with(".wat")
-        || name.ends_with(".wast")
-        || std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('));
-    if is_text {
-        return wat::parse_bytes(bytes)
-            .map(|b| b.into_owned())
-            .map_err(|e| format!("failed to parse WebAssembly text `{name}`: {e}"));
-    }
-    if bytes.is_empty() {
-        return Err(format!("`{name}` is empty, not a WebAssembly module"));
-    }
-    Err(format!(
-        "`{name}` is not a WebAssembly module: it does not start with the `\\0asm` magic and is not WebAssembly text"
-    ))
 }
 
-/// An instrumented module ready to run, with its manifest. Built from either
-/// an original module (instrumented here) or an artifact that already
-/// carries a `wprof.abi` section (taken as is, so users can ship one
-/// artifact everywhere).
+/// One profiling run (see [`wprof_session::Session`]).
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct Artifact {
-    wasm: Vec<u8>,
-    manifest: Manifest,
-    instrumented_here: bool,
+pub struct Session {
+    inner: wprof_session::Session,
+    rec: Option<Recording>,
+    sink: MemorySink,
+    done: Option<Finished>,
 }
 
 #[wasm_bindgen]
-impl Artifact {
-    /// Instruments `module` unless it already is instrumented.
+impl Session {
+    /// Reads and checks the module file's bytes, plans the run and
+    /// instruments (`options`: JSON of `RunOptions`, e.g. from
+    /// `parseRunArgs` or `defaultRunOptions`).
     #[wasm_bindgen(constructor)]
-    pub fn new(module: &[u8]) -> Result<Artifact, JsError> {
-        Artifact::from_module(module).map_err(js)
+    pub fn new(bytes: &[u8], options: &str) -> Result<Session, JsError> {
+        let options: RunOptions = serde_json::from_str(options)
+            .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
+        Session::open(bytes, options).map_err(js)
     }
 
-    /// The artifact's bytes.
-    #[wasm_bindgen(getter)]
+    /// The module to compile and run.
     pub fn wasm(&self) -> Vec<u8> {
-        self.wasm.clone()
+        self.inner.wasm().to_vec()
     }
 
-    /// Number of probed functions (the probe runtime's `init` argument).
-    #[wasm_bindgen(getter, js_name = functionCount)]
-    pub fn function_count(&self) -> u32 {
-        self.manifest.functions.len() as u32
+    /// What to call, as JSON: `{"kind": "start"}` or `{"kind": "invoke",
+    /// "export", "args": [{"type", "value"}], "results": [types], "repeat",
+    /// "initialize", "dumps"}`.
+    pub fn plan(&self) -> String {
+        serde_json::to_string(self.inner.plan()).expect("plan serializes")
     }
 
-    /// `true` when the input was an original module instrumented here,
-    /// `false` when it already was an artifact.
-    #[wasm_bindgen(getter, js_name = instrumentedHere)]
-    pub fn instrumented_here(&self) -> bool {
-        self.instrumented_here
-    }
-
-    /// Parameter and result types of the exported function `name`, as JSON
-    /// `{"params": ["i32", …], "results": […]}`; `undefined` when there is
-    /// no such exported function. JS engines do not expose export
-    /// signatures, and `--arg` needs them.
-    #[wasm_bindgen(js_name = exportSignature)]
-    pub fn export_signature(&self, name: &str) -> Result<Option<String>, JsError> {
-        let sig = signature::export_signature(&self.wasm, name).map_err(js)?;
-        Ok(sig.map(|s| serde_json::to_string(&s).expect("signature serializes")))
-    }
-}
-
-impl Artifact {
-    /// See [`Artifact::new`].
-    pub fn from_module(module: &[u8]) -> Result<Artifact, wprof_instrument::Error> {
-        Ok(match Manifest::from_module(module)? {
-            Some(manifest) => Artifact {
-                wasm: module.to_vec(),
-                manifest,
-                instrumented_here: false,
-            },
-            None => {
-                let out = wprof_instrument::instrument(module, &Default::default())?;
-                Artifact {
-                    wasm: out.wasm,
-                    manifest: out.manifest,
-                    instrumented_here: true,
-                }
-            }
+    /// `init`'s arguments for the probe runtime, as JSON `{"functions",
+    /// "nodeCap"}`; `undefined` in sample mode.
+    pub fn runtime(&self) -> Option<String> {
+        self.inner.runtime().map(|r| {
+            serde_json::json!({ "functions": r.functions, "nodeCap": r.node_cap }).to_string()
         })
     }
 
-    pub(crate) fn manifest(&self) -> &Manifest {
-        &self.manifest
+    /// Whether the module has memory probes (link `wprof_mem`).
+    #[wasm_bindgen(getter, js_name = hasMemory)]
+    pub fn has_memory(&self) -> bool {
+        self.rec.as_ref().is_some_and(Recording::has_memory)
+    }
+
+    /// `false` when the input already was an artifact.
+    #[wasm_bindgen(getter, js_name = instrumentedHere)]
+    pub fn instrumented_here(&self) -> bool {
+        self.inner.instrumented_here()
+    }
+
+    /// Records a batch of events (see the ABI's `events`).
+    pub fn record(&mut self, batch: &[f64]) -> Result<(), JsError> {
+        self.recording()?.record_batch(batch).map_err(js)
+    }
+
+    /// Whether a heap dump is due after completed call `n`.
+    #[wasm_bindgen(js_name = dumpDue)]
+    pub fn dump_due(&self, n: f64) -> bool {
+        self.inner.dump_due(n as u64)
+    }
+
+    /// Takes a heap dump from the runtime's memory and globals now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dump(
+        &mut self,
+        runtime_memory: &[u8],
+        node_count: u32,
+        nodes_base: u32,
+        flat_base: u32,
+        overflow: u64,
+        memory_bytes: Option<f64>,
+    ) -> Result<(), JsError> {
+        let view = RuntimeView {
+            memory: runtime_memory,
+            state: state(node_count, nodes_base, flat_base, overflow),
+        };
+        let rec = self.rec.as_mut().ok_or_else(|| JsError::new(FINISHED))?;
+        self.inner
+            .dump(rec, view, memory_bytes.map(|b| b as u64), &mut self.sink)
+            .map_err(js)
+    }
+
+    /// Builds the profile and its files. `runtime_memory` is `undefined`
+    /// when the probe runtime was never set up (sample mode). Returns JSON
+    /// `{"files": [names], "exitCode", "truncatedCalls"}`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        &mut self,
+        runtime_memory: Option<Vec<u8>>,
+        node_count: u32,
+        nodes_base: u32,
+        flat_base: u32,
+        overflow: u64,
+        end: &str,
+    ) -> Result<String, JsError> {
+        let end: End =
+            serde_json::from_str(end).map_err(|e| JsError::new(&format!("bad run end: {e}")))?;
+        let mut rec = self.rec.take().ok_or_else(|| JsError::new(FINISHED))?;
+        if let Plan::Invoke { results, .. } = self.inner.plan() {
+            let shown = results
+                .iter()
+                .zip(&end.results)
+                .map(|(ty, v)| values::parse(ty, v))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| JsError::new(&format!("bad result: {e}")))?;
+            rec.set_results(&shown);
+        }
+        let view = runtime_memory.as_deref().map(|memory| RuntimeView {
+            memory,
+            state: state(node_count, nodes_base, flat_base, overflow),
+        });
+        let run_end = RunEnd {
+            exit: end.exit,
+            wall_ns: end.wall_ns,
+            memory_bytes: end.memory_bytes,
+            host_peak_rss_bytes: end.host_peak_rss_bytes,
+        };
+        let done = self
+            .inner
+            .finish(rec, run_end, view, &mut self.sink)
+            .map_err(js)?;
+        let json = serde_json::json!({
+            "files": done.files,
+            "exitCode": done.exit_code,
+            "truncatedCalls": done.profile.truncated_calls,
+        });
+        self.done = Some(done);
+        Ok(json.to_string())
+    }
+
+    /// The bytes of output file `name` (dumps during the run included).
+    pub fn file(&self, name: &str) -> Result<Vec<u8>, JsError> {
+        self.sink
+            .get(name)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| JsError::new(&format!("no output file `{name}`")))
+    }
+
+    /// The lines to print after the run, `location` naming where the host
+    /// put the files (`wprof-out/`).
+    #[wasm_bindgen(js_name = closingMessages)]
+    pub fn closing_messages(&self, location: &str) -> Result<Vec<String>, JsError> {
+        let done = self
+            .done
+            .as_ref()
+            .ok_or_else(|| JsError::new("the run is not finished"))?;
+        Ok(self.inner.closing_messages(done, location))
     }
 }
 
-/// Parses an `--arg` for a parameter of type `ty` (`i32`, `i64`, `f32`,
-/// `f64`) exactly as `wprof run` does: integers in decimal or `0x` hex,
-/// optionally negative; i32 also takes unsigned values up to `u32::MAX`.
-/// Returns a number, or a BigInt for i64, ready to pass to the export.
-#[wasm_bindgen(js_name = parseArg)]
-pub fn parse_arg(ty: &str, arg: &str) -> Result<JsValue, JsError> {
-    Ok(
-        match values::parse(ty, arg).map_err(|e| JsError::new(&e))? {
-            values::Value::I32(v) => JsValue::from(v),
-            values::Value::I64(v) => JsValue::from(v),
-            values::Value::F32(v) => JsValue::from(v),
-            values::Value::F64(v) => JsValue::from(v),
-        },
-    )
-}
+const FINISHED: &str = "the run is already finished";
 
-/// Formats an export's result as `summary.json` shows it (`i32:55`,
-/// `i64:5`, `f64:0.5`), with Rust's float formatting so both hosts agree.
-#[wasm_bindgen(js_name = showValue)]
-pub fn show_value(ty: &str, value: JsValue) -> Result<String, JsError> {
-    let v = match ty {
-        "i32" => values::Value::I32(value.as_f64().ok_or_else(|| not_a(ty))? as i32),
-        "i64" => values::Value::I64(i64::try_from(value).map_err(|_| not_a(ty))?),
-        "f32" => values::Value::F32(value.as_f64().ok_or_else(|| not_a(ty))? as f32),
-        "f64" => values::Value::F64(value.as_f64().ok_or_else(|| not_a(ty))?),
-        other => return Ok(format!("{other}:?")),
-    };
-    Ok(values::show(&v))
-}
-
-fn not_a(ty: &str) -> JsError {
-    JsError::new(&format!("result is not a JS value of wasm type {ty}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn abi_json_names_the_rust_constants() {
-        let v: serde_json::Value = serde_json::from_str(&probe_abi_json()).unwrap();
-        assert_eq!(v["version"], abi::ABI_VERSION);
-        assert_eq!(v["importModule"], abi::IMPORT_MODULE);
-        assert_eq!(v["runtime"]["nodeCount"], abi::runtime_exports::NODE_COUNT);
-        assert_eq!(v["defaultNodeCap"], abi::DEFAULT_NODE_CAP);
+impl Session {
+    /// See [`Session::new`].
+    pub fn open(bytes: &[u8], options: RunOptions) -> Result<Session, wprof_session::Error> {
+        let inner = wprof_session::Session::new(bytes, options)?;
+        let rec = Some(inner.recording());
+        Ok(Session {
+            inner,
+            rec,
+            sink: MemorySink::default(),
+            done: None,
+        })
     }
 
-    #[test]
-    fn artifact_is_taken_as_is_when_instrumented() {
-        let wasm = wat::parse_str(r#"(module (func (export "f")))"#).unwrap();
-        let a = Artifact::from_module(&wasm).unwrap();
-        assert!(a.instrumented_here);
-        let b = Artifact::from_module(&a.wasm).unwrap();
-        assert!(!b.instrumented_here);
-        assert_eq!(a.wasm, b.wasm);
-        assert_eq!(b.manifest().functions.len(), 1);
-    }
-
-    #[test]
-    fn read_module_messages() {
-        assert!(
-            read_module_bytes(b"", "x.wasm")
-                .unwrap_err()
-                .contains("is empty")
-        );
-        assert!(
-            read_module_bytes(b"hello", "x.wasm")
-                .unwrap_err()
-                .contains("not a WebAssembly module")
-        );
-        let wasm = read_module_bytes(b"(module)", "m.wat").unwrap();
-        assert!(wasm.starts_with(b"\0asm"));
+    fn recording(&mut self) -> Result<&mut Recording, JsError> {
+        self.rec.as_mut().ok_or_else(|| JsError::new(FINISHED))
     }
 }

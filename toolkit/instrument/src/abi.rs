@@ -84,11 +84,13 @@ pub const DEFAULT_NODE_CAP: u32 = 1 << 20;
 
 const RUNTIME_WAT: &str = include_str!("runtime.wat");
 
-/// The probe runtime module, assembled from its text source.
-pub fn runtime_wasm() -> Vec<u8> {
+/// The probe runtime module, assembled from its text source once per
+/// process.
+pub fn runtime_wasm() -> &'static [u8] {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     // The source is a compile-time constant covered by tests, so a parse
     // failure is a bug in this crate, not an input error.
-    wat::parse_str(RUNTIME_WAT).expect("probe runtime text is valid")
+    WASM.get_or_init(|| wat::parse_str(RUNTIME_WAT).expect("probe runtime text is valid"))
 }
 
 /// What the `wprof.abi` custom section says about an instrumented module.
@@ -171,9 +173,10 @@ impl Manifest {
     }
 }
 
-/// The calling-context tree as the runtime left it.
+/// The probe runtime's calling-context table as it left it in its memory:
+/// raw nodes and counters, before any naming or timing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tree {
+pub struct RuntimeTree {
     /// `(parent, fid, calls)` per node; index 0 is the root, 1 the overflow node.
     pub nodes: Vec<(u32, u32, u64)>,
     /// Exact calls per function id.
@@ -197,7 +200,11 @@ pub struct RuntimeState {
 
 /// Decodes the tree from a copy of the runtime's memory, its globals and the
 /// number of instrumented functions.
-pub fn read_tree(memory: &[u8], state: RuntimeState, n_funcs: u32) -> Result<Tree, crate::Error> {
+pub fn read_tree(
+    memory: &[u8],
+    state: RuntimeState,
+    n_funcs: u32,
+) -> Result<RuntimeTree, crate::Error> {
     let RuntimeState {
         node_count,
         nodes_base,
@@ -224,46 +231,9 @@ pub fn read_tree(memory: &[u8], state: RuntimeState, n_funcs: u32) -> Result<Tre
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    Ok(Tree {
+    Ok(RuntimeTree {
         nodes,
         calls_by_fid,
         overflow,
     })
-}
-
-impl Tree {
-    /// The profile of an instrumented run: functions from `manifest` with
-    /// their exact calls, one context per tree node, and per-node time and
-    /// samples as the host's sampler charged them (indexed by node; missing
-    /// entries are zero). Native and JS hosts both build profiles here.
-    pub fn to_profile(
-        &self,
-        name: &str,
-        manifest: &Manifest,
-        time: &[u64],
-        samples: &[u64],
-    ) -> wprof_profile::Profile {
-        use wprof_profile::{Mode, Profile, ROOT};
-        let mut profile = Profile::new(name, Mode::Instrument);
-        for (f, &calls) in manifest.functions.iter().zip(&self.calls_by_fid) {
-            let id = profile.add_function(f.name.clone(), Some(f.index));
-            profile.functions[id as usize].calls = Some(calls);
-        }
-        let truncated = profile.add_function("[truncated]", None);
-        // Runtime nodes are created parent first, so one pass maps them.
-        let mut map = vec![ROOT; self.nodes.len()];
-        for (i, &(parent, fid, calls)) in self.nodes.iter().enumerate().skip(1) {
-            let overflow = i as u32 == OVERFLOW_NODE;
-            let func = if overflow { truncated } else { fid };
-            let parent = map.get(parent as usize).copied().unwrap_or(ROOT);
-            let node = profile.tree.child(parent, func);
-            map[i] = node;
-            let n = &mut profile.tree.nodes[node as usize];
-            n.calls += if overflow { self.overflow } else { calls };
-            n.self_ns += time.get(i).copied().unwrap_or(0);
-            n.samples += samples.get(i).copied().unwrap_or(0);
-        }
-        profile.truncated_calls = self.overflow;
-        profile
-    }
 }

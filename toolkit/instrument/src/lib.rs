@@ -116,24 +116,13 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         module.add_import_global(abi::IMPORT_MODULE, abi::CUR, ValType::I32, true, false);
     let probes = rewrite::Probes { enter, cur };
 
-    // Without a name section, an export name is still better than an index.
-    let export_names: std::collections::HashMap<FunctionId, String> = module
-        .exports
-        .iter()
-        .filter_map(|e| match e.item {
-            walrus::ExportItem::Function(f) => Some((f, e.name.clone())),
-            _ => None,
-        })
-        .collect();
+    // The same names sample mode shows: one symbolizer for both modes.
+    let symbols = symbolize::Symbols::from_module(wasm).map_err(Error::Parse)?;
     let mut functions = Vec::new();
     let mut names = Vec::new();
     for (index, id) in order.into_iter().enumerate() {
         let func = module.funcs.get_mut(id);
-        let raw = func
-            .name
-            .as_deref()
-            .or(export_names.get(&id).map(String::as_str));
-        let name = symbolize::display_name(raw, index as u32);
+        let name = symbols.name(index as u32);
         if let walrus::FunctionKind::Local(local) = &mut func.kind {
             let fid = functions.len() as u32;
             rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);

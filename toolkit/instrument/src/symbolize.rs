@@ -1,4 +1,7 @@
-//! Function names for humans: name-section names, demangled.
+//! Function names for humans: name-section names, demangled. One
+//! symbolizer ([`Symbols`]) serves both CPU modes: the instrumenter names
+//! the manifest's functions with it, and sample mode resolves sampled frame
+//! indices with it, so a function has the same name in every profile.
 //!
 //! Rust legacy (`_ZN…17h<hash>E`) and v0 (`_R…`) names go through
 //! `rustc-demangle` (hash suffix dropped), C++ Itanium names through
@@ -35,6 +38,66 @@ pub fn display_name(name: Option<&str>, index: u32) -> String {
     }
 }
 
+/// Display names of a module's functions, by original function index:
+/// the name section's name, else the first export name, else
+/// `wasm-function[N]`.
+#[derive(Debug, Clone, Default)]
+pub struct Symbols {
+    names: std::collections::HashMap<u32, String>,
+}
+
+impl Symbols {
+    /// Reads the name section and the exports of `wasm`. Only section
+    /// headers are parsed and the code section is skipped, so this stays
+    /// cheap on 100 MB modules.
+    pub fn from_module(wasm: &[u8]) -> Result<Symbols, wasmparser::BinaryReaderError> {
+        use wasmparser::{ExternalKind, KnownCustom, Name, Parser, Payload};
+        let mut named = std::collections::HashMap::new();
+        let mut exported = std::collections::HashMap::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload? {
+                Payload::ExportSection(reader) => {
+                    for e in reader {
+                        let e = e?;
+                        if e.kind == ExternalKind::Func {
+                            exported
+                                .entry(e.index)
+                                .or_insert_with(|| e.name.to_string());
+                        }
+                    }
+                }
+                Payload::CustomSection(c) => {
+                    if let KnownCustom::Name(reader) = c.as_known() {
+                        // A malformed name section is ignored, as engines do.
+                        for sub in reader.into_iter().flatten() {
+                            if let Name::Function(map) = sub {
+                                for naming in map.into_iter().flatten() {
+                                    named.insert(naming.index, naming.name.to_string());
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (index, name) in exported {
+            named.entry(index).or_insert(name);
+        }
+        Ok(Symbols { names: named })
+    }
+
+    /// The raw (mangled) name of function `index`, if it has one.
+    pub fn raw(&self, index: u32) -> Option<&str> {
+        self.names.get(&index).map(String::as_str)
+    }
+
+    /// The display name of function `index`.
+    pub fn name(&self, index: u32) -> String {
+        display_name(self.raw(index), index)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +114,22 @@ mod tests {
     #[test]
     fn cpp() {
         assert_eq!(demangle("_Z3addii"), "add(int, int)");
+    }
+
+    #[test]
+    fn symbols_prefer_the_name_section_then_the_first_export() {
+        let wasm = wat::parse_str(
+            r#"(module
+                 (import "m" "i" (func))
+                 (func $_ZN5guest3fib17h0123456789abcdefE)
+                 (func (export "b") (export "a"))
+                 (func))"#,
+        )
+        .unwrap();
+        let s = Symbols::from_module(&wasm).unwrap();
+        assert_eq!(s.name(1), "guest::fib");
+        assert_eq!(s.name(2), "b");
+        assert_eq!(s.name(3), "wasm-function[3]");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadToolkit, NOT_BUILT, toolkitWasmUrl } from '../src/probe/index.js';
+import { loadToolkit, NOT_BUILT, toolkitWasmUrl } from '../probe/index.js';
 
 /** True when `npm run build:wasm` has produced the toolkit. */
 export function toolkitBuilt() {
@@ -13,7 +13,7 @@ export function toolkitBuilt() {
 
 /**
  * The initialised toolkit; throws NOT_BUILT's message when it is missing.
- * @returns {Promise<import('../src/probe/toolkit.js').Toolkit>}
+ * @returns {Promise<import('../probe/toolkit.js').Toolkit>}
  */
 export async function loadNodeToolkit() {
   if (!toolkitBuilt()) throw new Error(NOT_BUILT);

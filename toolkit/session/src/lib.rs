@@ -1,0 +1,628 @@
+//! wprof's run protocol, once for every host. A [`Session`] owns the steps
+//! of a profiling run that do not depend on the engine: reading and checking
+//! the module, instrumenting it (or taking an artifact as is), the probe
+//! runtime's parameters, the `--invoke` plan and its arguments, turning the
+//! probe runtime's memory and the host's samples and events into a
+//! [`Profile`], symbolization, heap dumps, the output set and the messages
+//! users read.
+//!
+//! A host — the wasmtime runner in `profiler/`, the JS host in
+//! `polyfill-js/` through the wasm toolkit — only does what its engine must:
+//! compile [`Session::wasm`], instantiate the probe runtime
+//! ([`Session::runtime`]) and WASI, run the [`Plan`], sample, forward memory
+//! events into the [`Recording`], say how the guest ended, and hand the
+//! runtime's memory to [`Session::finish`].
+//!
+//! This crate builds natively and for `wasm32-unknown-unknown`; it reads no
+//! clock and no file (output goes through an [`outputs::Sink`]).
+//!
+//! ```
+//! use wprof_session::{cli::RunOptions, outputs::MemorySink, RunEnd, Session};
+//! let wasm = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
+//! let session = Session::new(&wasm, RunOptions::new("m.wasm")).unwrap();
+//! assert!(session.runtime().is_some()); // instrument mode: link the probe runtime
+//! // … a host runs session.wasm() here …
+//! let mut sink = MemorySink::default();
+//! let end = RunEnd::exited(0, 1_000);
+//! let done = session.finish(session.recording(), end, None, &mut sink).unwrap();
+//! assert!(done.files.contains(&"summary.json".to_string()));
+//! ```
+
+pub mod cli;
+pub mod exit;
+pub mod module;
+pub mod outputs;
+pub mod recording;
+
+use serde::Serialize;
+use wprof_instrument::abi::{self, Manifest, RuntimeState, RuntimeTree};
+use wprof_instrument::symbolize::Symbols;
+use wprof_profile::values::{self, Value};
+use wprof_profile::{Exit, ExitKind, Invoke, InvokeGc, Latency, Mode, Profile, ROOT};
+
+use crate::cli::RunOptions;
+use crate::module::{ModuleInfo, WASI_MODULE};
+use crate::outputs::Sink;
+use crate::recording::{Cpu, TRUNCATED_FRAME};
+pub use crate::recording::{Event, Recording};
+
+/// Errors of a session. The `Display` text is what users read after
+/// `error: cannot profile `MODULE``.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file is not a module wprof can read (not wasm, empty, component,
+    /// bad text).
+    #[error("{0}")]
+    Input(String),
+    /// The module's headers are malformed or truncated.
+    #[error("invalid WebAssembly module")]
+    Invalid(#[source] wasmparser::BinaryReaderError),
+    /// Instrumenting failed.
+    #[error("failed to instrument module")]
+    Instrument(#[source] wprof_instrument::Error),
+    /// The module cannot be run as asked (no `_start`, unknown export,
+    /// wrong arguments, an import no host provides, flags that conflict).
+    #[error("{0}")]
+    Setup(String),
+    /// The host handed over something malformed (a wprof bug).
+    #[error("{0}")]
+    Host(String),
+    /// An output file could not be written.
+    #[error("failed to write `{path}`")]
+    Output {
+        /// The file as messages name it.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the host runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Plan {
+    /// Call `_start`.
+    Start,
+    /// Call `_initialize` if exported, then `export` `repeat` times.
+    Invoke {
+        /// The export.
+        export: String,
+        /// Its arguments, parsed by its parameter types.
+        #[serde(serialize_with = "typed_values")]
+        args: Vec<Value>,
+        /// Result types, to read the results back.
+        results: Vec<String>,
+        /// Calls.
+        repeat: u64,
+        /// Whether `_initialize` is exported.
+        initialize: bool,
+        /// Whether heap dumps may be due between calls (the host then asks
+        /// [`Session::dump_due`] after each call).
+        dumps: bool,
+    },
+}
+
+/// `[{"type": "i64", "value": "-5"}]`: exact in JSON for every type.
+fn typed_values<S: serde::Serializer>(v: &[Value], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(v.len()))?;
+    for x in v {
+        let shown = values::show(x);
+        let (ty, value) = shown.split_once(':').expect("type:value");
+        seq.serialize_element(&serde_json::json!({ "type": ty, "value": value }))?;
+    }
+    seq.end()
+}
+
+/// The probe runtime a host must instantiate and link as `wprof`.
+#[derive(Debug, Clone, Copy)]
+pub struct Runtime {
+    /// The runtime module.
+    pub wasm: &'static [u8],
+    /// `init`'s first argument: probed functions.
+    pub functions: u32,
+    /// `init`'s second argument: calling-context capacity.
+    pub node_cap: u32,
+}
+
+/// The probe runtime's memory and exported globals, as the host sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeView<'a> {
+    /// The runtime's memory.
+    pub memory: &'a [u8],
+    /// Its globals.
+    pub state: RuntimeState,
+}
+
+/// How the run went, as the host saw it.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    /// How the guest ended.
+    pub exit: Exit,
+    /// Wall time of the guest run.
+    pub wall_ns: u64,
+    /// Size of memory 0 at the end, when the host can see it.
+    pub memory_bytes: Option<u64>,
+    /// Peak resident memory of the host process, when it knows it.
+    pub host_peak_rss_bytes: Option<u64>,
+}
+
+impl RunEnd {
+    /// The guest exited with `code` after `wall_ns`.
+    pub fn exited(code: i32, wall_ns: u64) -> RunEnd {
+        RunEnd {
+            exit: Exit::code(code),
+            wall_ns,
+            memory_bytes: None,
+            host_peak_rss_bytes: None,
+        }
+    }
+}
+
+/// A finished run: its profile, the files written and wprof's exit code.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The profile.
+    pub profile: Profile,
+    /// Every file written, in order (heap dumps taken during the run first).
+    pub files: Vec<String>,
+    /// wprof's exit code, mirroring the guest.
+    pub exit_code: u8,
+}
+
+/// One profiling run of one module.
+#[derive(Debug, Clone)]
+pub struct Session {
+    options: RunOptions,
+    wasm: Vec<u8>,
+    manifest: Option<Manifest>,
+    symbols: Option<Symbols>,
+    plan: Plan,
+    instrumented_here: bool,
+}
+
+impl Session {
+    /// Reads `bytes` (a module file's content, binary or text), checks that
+    /// it can run as `options` ask, and instruments it for instrument mode
+    /// unless it already is an artifact. Every user error is found here,
+    /// before the host compiles anything.
+    pub fn new(bytes: &[u8], options: RunOptions) -> Result<Session, Error> {
+        let wasm = module::read(bytes, &options.module)?;
+        let info = ModuleInfo::parse(&wasm).map_err(Error::Invalid)?;
+        let manifest = Manifest::from_module(&wasm).map_err(Error::Instrument)?;
+        let plan = plan(&info, &options)?;
+        check_imports(&info, manifest.is_some())?;
+        if let (Some(m), Some(inv)) = (&options.memory, &options.invoke)
+            && let Some((export, _)) = m.dump_at.iter().find(|(e, _)| *e != inv.export)
+        {
+            return Err(Error::Setup(format!(
+                "--heap-dump-at {export}:N: dumps are taken between calls wprof makes, so EXPORT must be \
+                 the --invoke export (`{}`)",
+                inv.export
+            )));
+        }
+        if let Some(m) = &options.memory
+            && options.invoke.is_none()
+            && let Some((export, _)) = m.dump_at.first()
+        {
+            return Err(Error::Setup(format!(
+                "--heap-dump-at {export}:N: dumps are taken between calls wprof makes, so EXPORT must be \
+                 the --invoke export; without --invoke, the exit dump is always written"
+            )));
+        }
+        let mut session = Session {
+            wasm: Vec::new(),
+            manifest: None,
+            symbols: None,
+            plan,
+            instrumented_here: false,
+            options,
+        };
+        match (session.options.mode, manifest) {
+            (Mode::Sample, _) if session.options.memory.is_some() => {
+                return Err(Error::Setup(
+                    "--memory needs --mode instrument (allocations are attributed to calling contexts)"
+                        .into(),
+                ));
+            }
+            (Mode::Sample, Some(_)) => {
+                return Err(Error::Setup(
+                    "module is already instrumented; sample mode needs the original module".into(),
+                ));
+            }
+            (Mode::Sample, None) => {
+                session.symbols = Some(Symbols::from_module(&wasm).map_err(Error::Invalid)?);
+                session.wasm = wasm;
+            }
+            (Mode::Instrument, Some(m)) => {
+                if session.options.memory.is_some() && m.memory.is_none() {
+                    return Err(Error::Setup(
+                        "module is an artifact instrumented without memory probes; instrument the \
+                         original with `wprof instrument --memory` or pass the original module"
+                            .into(),
+                    ));
+                }
+                session.manifest = Some(m);
+                session.wasm = wasm;
+            }
+            (Mode::Instrument, None) => {
+                let mut opts = wprof_instrument::Options::default();
+                opts.memory = session.options.memory.is_some();
+                let out = wprof_instrument::instrument(&wasm, &opts).map_err(Error::Instrument)?;
+                session.manifest = Some(out.manifest);
+                session.wasm = out.wasm;
+                session.instrumented_here = true;
+            }
+        }
+        Ok(session)
+    }
+
+    /// The module the host compiles: the artifact in instrument mode, the
+    /// original in sample mode.
+    pub fn wasm(&self) -> &[u8] {
+        &self.wasm
+    }
+
+    /// The options the session runs with.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// What to call.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// `false` when the input already was an artifact.
+    pub fn instrumented_here(&self) -> bool {
+        self.instrumented_here
+    }
+
+    /// The probe runtime to link as `wprof`, in instrument mode.
+    pub fn runtime(&self) -> Option<Runtime> {
+        self.manifest.as_ref().map(|m| Runtime {
+            wasm: abi::runtime_wasm(),
+            functions: m.functions.len() as u32,
+            node_cap: self.options.max_contexts,
+        })
+    }
+
+    /// A fresh recording for one run. It has a memory host when the module
+    /// carries memory probes (an artifact built with them needs their host
+    /// with or without `--memory`).
+    pub fn recording(&self) -> Recording {
+        let memory = self
+            .manifest
+            .as_ref()
+            .and_then(|m| m.memory.as_ref())
+            .map(recording::recorder);
+        Recording::new(self.options.mode, memory)
+    }
+
+    /// Whether a heap dump is due after completed call `n` of the
+    /// `--invoke` export.
+    pub fn dump_due(&self, n: u64) -> bool {
+        match (&self.options.memory, &self.options.invoke) {
+            (Some(m), Some(inv)) => m.dump_due(&inv.export, n),
+            _ => false,
+        }
+    }
+
+    /// Writes a heap dump of the moment (`heap-NNN.wheap`) through `sink`.
+    pub fn dump(
+        &self,
+        rec: &mut Recording,
+        runtime: RuntimeView,
+        memory_bytes: Option<u64>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), Error> {
+        let tree = self.read_tree(runtime)?;
+        rec.set_memory_bytes(memory_bytes);
+        let reason = match &self.options.invoke {
+            Some(inv) => format!("call {} of {}", rec.calls(), inv.export),
+            None => "dump".to_string(),
+        };
+        let Some(heap) = self.snapshot(rec, &tree, &reason) else {
+            return Ok(());
+        };
+        let name = outputs::dump_name(rec.dumps.len() + 1);
+        outputs::put(sink, &name, |w| heap.write(w))?;
+        rec.dumps.push(name);
+        Ok(())
+    }
+
+    /// Builds the profile from what the host recorded and the probe
+    /// runtime's final state, and writes the output set through `sink`.
+    pub fn finish(
+        &self,
+        mut rec: Recording,
+        end: RunEnd,
+        runtime: Option<RuntimeView>,
+        sink: &mut dyn Sink,
+    ) -> Result<Finished, Error> {
+        let mut profile = match (&self.manifest, runtime) {
+            (Some(manifest), Some(view)) => {
+                let tree = self.read_tree(view)?;
+                rec.set_memory_bytes(end.memory_bytes);
+                let mut p = self.instrument_profile(manifest, &tree, &rec);
+                p.memory = self.snapshot(&rec, &tree, "exit");
+                p
+            }
+            // The runtime never started (e.g. a trap in its own setup):
+            // the functions are known, their calls are not.
+            (Some(manifest), None) => {
+                self.instrument_profile(manifest, &RuntimeTree::default(), &rec)
+            }
+            (None, _) => self.sample_profile(&rec),
+        };
+        profile.exit = end.exit;
+        profile.wall_ns = end.wall_ns;
+        profile.interval_ns = self.options.interval_ns;
+        profile.host_peak_rss_bytes = end.host_peak_rss_bytes;
+        if let Plan::Invoke { export, repeat, .. } = &self.plan {
+            let durations: Vec<u64> = rec.calls.iter().map(|c| c.0).collect();
+            let gc_found = rec
+                .memory
+                .as_ref()
+                .is_some_and(|m| m.recorder.hooks.found.iter().any(|h| h.kind == "gc"));
+            profile.invoke = Some(Invoke {
+                export: export.clone(),
+                args: self
+                    .options
+                    .invoke
+                    .as_ref()
+                    .map(|i| i.args.clone())
+                    .unwrap_or_default(),
+                repeat: *repeat,
+                results: if rec.calls.is_empty() {
+                    vec![]
+                } else {
+                    rec.results.clone()
+                },
+                latency: Latency::from_durations(&durations),
+                gc: (gc_found && !rec.calls.is_empty()).then(|| InvokeGc::from_calls(&rec.calls)),
+            });
+        }
+        let mut files = rec.dumps.clone();
+        files.extend(
+            outputs::write_all(&profile, sink)?
+                .into_iter()
+                .map(String::from),
+        );
+        let exit_code = exit::code(&profile.exit);
+        Ok(Finished {
+            profile,
+            files,
+            exit_code,
+        })
+    }
+
+    /// The messages a host prints after the run (without its prefix): how
+    /// the guest ended when it did not simply exit, a full context tree, the
+    /// memory alarm, and where the files went (`location`, e.g.
+    /// `wprof-out/`).
+    pub fn closing_messages(&self, done: &Finished, location: &str) -> Vec<String> {
+        let p = &done.profile;
+        let mut lines = Vec::new();
+        let what = match p.exit.kind {
+            ExitKind::Exit => None,
+            ExitKind::Trap => Some("guest trapped"),
+            ExitKind::Timeout => Some("guest timed out"),
+            ExitKind::Interrupted => Some("guest interrupted"),
+        };
+        if let Some(what) = what {
+            lines.push(format!(
+                "{what}: {}",
+                p.exit.message.as_deref().unwrap_or("")
+            ));
+        }
+        if p.truncated_calls > 0 {
+            lines.push(format!(
+                "warning: {} calls did not fit in the calling-context tree (--max-contexts {}); \
+                 their stacks are cut at [truncated], per-function counts stay exact",
+                p.truncated_calls, self.options.max_contexts
+            ));
+        }
+        if let Some(heap) = &p.memory
+            && let Some(alarm) = wprof_profile::heap::report::alarm(None, heap)
+        {
+            lines.push(format!("memory alarm: {alarm}"));
+        }
+        lines.push(format!(
+            "profile written to {location} ({})",
+            done.files.join(", ")
+        ));
+        lines
+    }
+
+    fn read_tree(&self, view: RuntimeView) -> Result<RuntimeTree, Error> {
+        let n = self
+            .manifest
+            .as_ref()
+            .map_or(0, |m| m.functions.len() as u32);
+        abi::read_tree(view.memory, view.state, n)
+            .map_err(|e| Error::Host(format!("probe runtime: {e}")))
+    }
+
+    /// The profile of an instrumented run: functions with their exact
+    /// calls, one context per runtime node, and per-node time and samples as
+    /// the host's sampler charged them.
+    fn instrument_profile(
+        &self,
+        manifest: &Manifest,
+        tree: &RuntimeTree,
+        rec: &Recording,
+    ) -> Profile {
+        let (time, samples) = match &rec.cpu {
+            Cpu::Contexts { time, samples } => (time.as_slice(), samples.as_slice()),
+            Cpu::Stacks(_) => (&[][..], &[][..]),
+        };
+        let mut profile = Profile::new(&self.options.module, Mode::Instrument);
+        for (i, f) in manifest.functions.iter().enumerate() {
+            let id = profile.add_function(f.name.clone(), Some(f.index));
+            profile.functions[id as usize].calls =
+                Some(tree.calls_by_fid.get(i).copied().unwrap_or(0));
+        }
+        let truncated = profile.add_function("[truncated]", None);
+        // Runtime nodes are created parent first, so one pass maps them.
+        let mut map = vec![ROOT; tree.nodes.len()];
+        for (i, &(parent, fid, calls)) in tree.nodes.iter().enumerate().skip(1) {
+            let overflow = i as u32 == abi::OVERFLOW_NODE;
+            let func = if overflow { truncated } else { fid };
+            let parent = map.get(parent as usize).copied().unwrap_or(ROOT);
+            let node = profile.tree.child(parent, func);
+            map[i] = node;
+            let n = &mut profile.tree.nodes[node as usize];
+            n.calls += if overflow { tree.overflow } else { calls };
+            n.self_ns += time.get(i).copied().unwrap_or(0);
+            n.samples += samples.get(i).copied().unwrap_or(0);
+        }
+        profile.truncated_calls = tree.overflow;
+        profile
+    }
+
+    /// The profile of a sampled run: stacks of original indices, named by
+    /// the one symbolizer.
+    fn sample_profile(&self, rec: &Recording) -> Profile {
+        let mut profile = Profile::new(&self.options.module, Mode::Sample);
+        let Cpu::Stacks(stacks) = &rec.cpu else {
+            return profile;
+        };
+        let mut ids = std::collections::HashMap::new();
+        let mut map = vec![ROOT; stacks.nodes.len()];
+        for (i, n) in stacks.nodes.iter().enumerate().skip(1) {
+            let func = *ids.entry(n.func).or_insert_with(|| {
+                if n.func == TRUNCATED_FRAME {
+                    profile.add_function("[truncated]", None)
+                } else {
+                    let name = self
+                        .symbols
+                        .as_ref()
+                        .map_or_else(|| format!("wasm-function[{}]", n.func), |s| s.name(n.func));
+                    profile.add_function(name, Some(n.func))
+                }
+            });
+            let node = profile.tree.child(map[n.parent as usize], func);
+            map[i] = node;
+            let m = &mut profile.tree.nodes[node as usize];
+            m.self_ns += n.self_ns;
+            m.samples += n.samples;
+        }
+        profile
+    }
+
+    /// The heap now, with stacks resolved through `tree`.
+    fn snapshot(
+        &self,
+        rec: &Recording,
+        tree: &RuntimeTree,
+        reason: &str,
+    ) -> Option<wprof_profile::heap::Heap> {
+        let manifest = self.manifest.as_ref()?;
+        let mem = rec.memory.as_ref()?;
+        let resolve = |node: u32| -> Vec<String> {
+            let mut frames = Vec::new();
+            let mut n = node;
+            // Parents come before children, so this walk ends at the root.
+            while n != abi::ROOT_NODE && (n as usize) < tree.nodes.len() {
+                let (parent, fid, _) = tree.nodes[n as usize];
+                frames.push(if n == abi::OVERFLOW_NODE {
+                    "[truncated]".to_string()
+                } else {
+                    manifest
+                        .functions
+                        .get(fid as usize)
+                        .map_or_else(|| format!("[fid {fid}]"), |f| f.name.clone())
+                });
+                if parent >= n {
+                    break;
+                }
+                n = parent;
+            }
+            frames.reverse();
+            frames
+        };
+        let mut heap = mem.recorder.snapshot(reason, &resolve);
+        heap.module = self.options.module.clone();
+        Some(heap)
+    }
+}
+
+/// The run plan, checked against the module's exports.
+fn plan(info: &ModuleInfo, options: &RunOptions) -> Result<Plan, Error> {
+    let exports = info.function_names();
+    let Some(inv) = &options.invoke else {
+        if info.function("_start").is_none() {
+            return Err(Error::Setup(if exports.is_empty() {
+                "module has no `_start` export and exports no functions; nothing to run".into()
+            } else {
+                format!(
+                    "module has no `_start` export (a library/reactor module?); choose an export with --invoke: {}",
+                    exports.join(", ")
+                )
+            }));
+        }
+        return Ok(Plan::Start);
+    };
+    let sig = info.function(&inv.export).ok_or_else(|| {
+        Error::Setup(format!(
+            "module has no exported function `{}`; exported functions: {}",
+            inv.export,
+            if exports.is_empty() {
+                "(none)".to_string()
+            } else {
+                exports.join(", ")
+            }
+        ))
+    })?;
+    if sig.params.len() != inv.args.len() {
+        return Err(Error::Setup(format!(
+            "export `{}` takes {} argument(s) ({}), but {} were given with --arg",
+            inv.export,
+            sig.params.len(),
+            sig.params.join(", "),
+            inv.args.len()
+        )));
+    }
+    let args = sig
+        .params
+        .iter()
+        .zip(&inv.args)
+        .map(|(t, a)| values::parse(t, a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Setup(format!("bad --arg for `{}`: {e}", inv.export)))?;
+    Ok(Plan::Invoke {
+        export: inv.export.clone(),
+        args,
+        results: sig.results.clone(),
+        repeat: inv.repeat,
+        initialize: info.function("_initialize").is_some(),
+        dumps: options
+            .memory
+            .as_ref()
+            .is_some_and(|m| !m.dump_at.is_empty() || m.dump_every.is_some()),
+    })
+}
+
+/// Every host provides WASI preview1 and, for artifacts, the probes;
+/// anything else would fail at link time, after the expensive work.
+fn check_imports(info: &ModuleInfo, artifact: bool) -> Result<(), Error> {
+    let provided = |m: &str| {
+        m == WASI_MODULE || (artifact && (m == abi::IMPORT_MODULE || m == abi::mem::MODULE))
+    };
+    let foreign: Vec<String> = info
+        .imports
+        .iter()
+        .filter(|(m, _)| !provided(m))
+        .map(|(m, n)| format!("{m}::{n}"))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Setup(format!(
+        "unsupported import: wprof provides only WASI preview1, but the module also imports {}",
+        foreign.join(", ")
+    )))
+}

@@ -1,0 +1,200 @@
+//! The output set of a run: one table of files (name, what it holds, when
+//! it is written, its writer) for every host, written through a [`Sink`] —
+//! a directory natively, an in-memory map for JS hosts — so the browser
+//! gets the same files as `wprof run`.
+
+use std::io::Write;
+
+use wprof_profile::folded::Weight;
+use wprof_profile::{Mode, Profile, flamegraph, folded, pprof, summary};
+
+use crate::Error;
+
+/// When a file is part of the set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every run.
+    Always,
+    /// Instrument mode (exact calls).
+    Instrument,
+    /// Memory profiling.
+    Memory,
+}
+
+/// One output file.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputFile {
+    /// File name.
+    pub name: &'static str,
+    /// What it holds, for help.
+    pub about: &'static str,
+    /// When it is written.
+    pub when: When,
+    write: fn(&Profile, &mut dyn Write) -> Result<(), wprof_profile::Error>,
+}
+
+impl OutputFile {
+    /// Whether `profile` has this file.
+    pub fn applies(&self, profile: &Profile) -> bool {
+        match self.when {
+            When::Always => true,
+            When::Instrument => profile.mode == Mode::Instrument,
+            When::Memory => profile.memory.is_some(),
+        }
+    }
+}
+
+fn cpu_weight(p: &Profile) -> Weight {
+    match p.mode {
+        Mode::Instrument => Weight::Time,
+        Mode::Sample => Weight::Samples,
+    }
+}
+
+/// The pprof CPU profile, which `wprof report` reads back.
+pub const CPU_PPROF: &str = "cpu.pb.gz";
+
+/// The one table of output files, in the order they are written.
+pub const FILES: &[OutputFile] = &[
+    OutputFile {
+        name: "flamegraph.svg",
+        about: "CPU flamegraph (interactive SVG)",
+        when: When::Always,
+        write: |p, w| flamegraph::write(p, &Default::default(), w),
+    },
+    OutputFile {
+        name: CPU_PPROF,
+        about: "pprof: go tool pprof, speedscope, Pyroscope",
+        when: When::Always,
+        write: |p, w| pprof::write(p, w),
+    },
+    OutputFile {
+        name: "cpu.folded",
+        about: "folded stacks weighted by time (samples in sample mode)",
+        when: When::Always,
+        write: |p, w| folded::write(p, cpu_weight(p), w),
+    },
+    OutputFile {
+        name: "calls.folded",
+        about: "folded stacks weighted by exact calls (instrument mode)",
+        when: When::Instrument,
+        write: |p, w| folded::write(p, Weight::Calls, w),
+    },
+    OutputFile {
+        name: "summary.json",
+        about: "machine-readable summary (fields in the README)",
+        when: When::Always,
+        write: |p, w| summary::write(p, w),
+    },
+    OutputFile {
+        name: "heap.pb.gz",
+        about: "heap profile, pprof (--memory)",
+        when: When::Memory,
+        write: |p, w| match &p.memory {
+            Some(h) => pprof::write_heap(h, w),
+            None => Ok(()),
+        },
+    },
+    OutputFile {
+        name: "memory.svg",
+        about: "live bytes at exit by allocation stack (--memory)",
+        when: When::Memory,
+        write: |p, w| match &p.memory {
+            Some(h) => h.flamegraph(false, w),
+            None => Ok(()),
+        },
+    },
+    OutputFile {
+        name: "memory-peak.svg",
+        about: "live bytes when linear memory peaked (--memory)",
+        when: When::Memory,
+        write: |p, w| match &p.memory {
+            Some(h) => h.flamegraph(true, w),
+            None => Ok(()),
+        },
+    },
+    OutputFile {
+        name: "heap-exit.wheap",
+        about: "heap dump at exit, for `wprof heap show/diff` (--memory)",
+        when: When::Memory,
+        write: |p, w| match &p.memory {
+            Some(h) => h.write(w),
+            None => Ok(()),
+        },
+    },
+];
+
+/// The name of the `n`th heap dump taken during a run (1-based).
+pub fn dump_name(n: usize) -> String {
+    format!("heap-{n:03}.wheap")
+}
+
+/// Where output files go.
+pub trait Sink {
+    /// A writer for file `name`, replacing any earlier one.
+    fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write + '_>>;
+    /// How messages name file `name` (`wprof-out/cpu.pb.gz`).
+    fn path(&self, name: &str) -> String;
+}
+
+/// Output files kept in memory, in the order they were written (JS hosts,
+/// tests).
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink {
+    /// `(name, bytes)`.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl MemorySink {
+    /// The bytes of file `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+}
+
+impl Sink for MemorySink {
+    fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write + '_>> {
+        self.files.retain(|(n, _)| n != name);
+        self.files.push((name.to_string(), Vec::new()));
+        let last = self.files.last_mut().expect("just pushed");
+        Ok(Box::new(&mut last.1))
+    }
+
+    fn path(&self, name: &str) -> String {
+        name.to_string()
+    }
+}
+
+/// Writes `name` through `sink` with `write`.
+pub(crate) fn put(
+    sink: &mut dyn Sink,
+    name: &str,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), wprof_profile::Error>,
+) -> Result<(), Error> {
+    let failed = |sink: &dyn Sink, source: std::io::Error| Error::Output {
+        path: sink.path(name),
+        source,
+    };
+    let result = (|| {
+        let mut w = sink.create(name)?;
+        write(&mut w).map_err(|e| match e {
+            wprof_profile::Error::Io(io) => io,
+            other => std::io::Error::other(other.to_string()),
+        })?;
+        w.flush()
+    })();
+    result.map_err(|e| failed(sink, e))
+}
+
+/// Writes every file of the set that `profile` has; returns their names.
+pub fn write_all(profile: &Profile, sink: &mut dyn Sink) -> Result<Vec<&'static str>, Error> {
+    let mut written = Vec::new();
+    for f in FILES.iter().filter(|f| f.applies(profile)) {
+        put(sink, f.name, |w| (f.write)(profile, w))?;
+        written.push(f.name);
+    }
+    Ok(written)
+}
