@@ -350,3 +350,137 @@ pub fn encode_heap(heap: &crate::heap::Heap) -> Vec<u8> {
 pub fn write_heap(heap: &crate::heap::Heap, out: impl Write) -> Result<(), Error> {
     gzip(&encode_heap(heap), out)
 }
+
+/// A pprof profile (gzipped or not) as text, for people and golden tests:
+/// sample types, period, duration, comments, mappings and locations, then
+/// one line per sample — its stack outermost frame first and leaf last,
+/// `;`-joined, then `type=value` per sample type and its labels. Sample
+/// lines are sorted, so the text does not depend on sample order.
+///
+/// ```
+/// use wprof_profile::{Mode, Profile, ROOT, pprof};
+/// let mut p = Profile::new("m.wasm", Mode::Instrument);
+/// let main = p.add_function("main", Some(0));
+/// let n = p.tree.child(ROOT, main);
+/// p.tree.nodes[n as usize].calls = 2;
+/// let text = pprof::to_text(&pprof::encode(&p)).unwrap();
+/// assert!(text.contains("  main  calls=2 cpu=0\n"));
+/// ```
+pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
+    use std::fmt::Write as _;
+
+    let mut raw = Vec::new();
+    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
+        GzDecoder::new(bytes)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::Pprof(format!("gzip: {e}")))?;
+        &raw[..]
+    } else {
+        bytes
+    };
+    let p = proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))?;
+    let s = |i: i64| -> Result<&str, Error> {
+        p.string_table
+            .get(i as usize)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Pprof(format!("string index {i} out of range")))
+    };
+    let value_type = |t: &proto::ValueType| -> Result<String, Error> {
+        Ok(format!("{}/{}", s(t.ty)?, s(t.unit)?))
+    };
+    let functions: HashMap<u64, &str> = p
+        .function
+        .iter()
+        .map(|f| Ok((f.id, s(f.name)?)))
+        .collect::<Result<_, Error>>()?;
+    // A location's frames, outermost first (pprof lists them innermost first).
+    let mut frames: HashMap<u64, Vec<&str>> = HashMap::new();
+    for l in &p.location {
+        let names = l
+            .line
+            .iter()
+            .rev()
+            .map(|line| {
+                functions.get(&line.function_id).copied().ok_or_else(|| {
+                    Error::Pprof(format!(
+                        "location {} names unknown function {}",
+                        l.id, line.function_id
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        frames.insert(l.id, names);
+    }
+
+    let mut out = String::new();
+    let types = p
+        .sample_type
+        .iter()
+        .map(value_type)
+        .collect::<Result<Vec<_>, _>>()?;
+    let _ = writeln!(
+        out,
+        "sample types: {} (default: {})",
+        types.join(" "),
+        s(p.default_sample_type)?
+    );
+    let period_type = p.period_type.as_ref().map(value_type).transpose()?;
+    let _ = writeln!(
+        out,
+        "period: {} {}",
+        p.period,
+        period_type.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(out, "duration: {} ns", p.duration_nanos);
+    for &c in &p.comment {
+        let _ = writeln!(out, "comment: {}", s(c)?);
+    }
+    for m in &p.mapping {
+        let _ = writeln!(out, "mapping {}: {}", m.id, s(m.filename)?);
+    }
+    let _ = writeln!(out, "locations ({}):", p.location.len());
+    for l in &p.location {
+        let _ = writeln!(
+            out,
+            "  {} mapping={} address={} {}",
+            l.id,
+            l.mapping_id,
+            l.address,
+            frames[&l.id].join(";")
+        );
+    }
+    let mut samples = Vec::with_capacity(p.sample.len());
+    for sample in &p.sample {
+        let mut stack = Vec::new();
+        for id in sample.location_id.iter().rev() {
+            let f = frames
+                .get(id)
+                .ok_or_else(|| Error::Pprof(format!("sample names unknown location {id}")))?;
+            stack.extend(f.iter().copied());
+        }
+        let mut line = format!("  {} ", stack.join(";"));
+        for (i, v) in sample.value.iter().enumerate() {
+            let name = match p.sample_type.get(i) {
+                Some(t) => s(t.ty)?,
+                None => "?",
+            };
+            let _ = write!(line, " {name}={v}");
+        }
+        for l in &sample.label {
+            if l.str != 0 {
+                let _ = write!(line, " {{{}={}}}", s(l.key)?, s(l.str)?);
+            } else if l.num_unit != 0 {
+                let _ = write!(line, " {{{}={} {}}}", s(l.key)?, l.num, s(l.num_unit)?);
+            } else {
+                let _ = write!(line, " {{{}={}}}", s(l.key)?, l.num);
+            }
+        }
+        samples.push(line);
+    }
+    samples.sort();
+    let _ = writeln!(out, "samples ({}, leaf last):", samples.len());
+    for line in samples {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(out)
+}
