@@ -47,16 +47,19 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
-step "layering: the profile model depends on no walrus/wasmtime/clap/wasm-bindgen"
+step "layering: the toolkit depends on no engine, CLI or JS binding; modules and JS layers keep their places"
 if cargo tree -p wprof-profile -e normal --prefix none | grep -E '^(walrus|wasmtime|wasmtime-wasi|clap|wasm-bindgen|js-sys|web-sys) '; then
   echo "error: wprof-profile depends on a crate of a higher layer" >&2; exit 1
 fi
-if cargo tree -p wprof-instrument -e normal --prefix none | grep -E '^(wasmtime|wasmtime-wasi|clap|wasm-bindgen|js-sys|web-sys) '; then
-  echo "error: wprof-instrument depends on a crate of a higher layer" >&2; exit 1
-fi
+for crate in wprof-instrument wprof-session; do
+  if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(wasmtime|wasmtime-wasi|clap|wasm-bindgen|js-sys|web-sys) '; then
+    echo "error: $crate depends on a crate of a higher layer" >&2; exit 1
+  fi
+done
+python3 tests/layering/check.py
 
 step "toolkit for wasm32-unknown-unknown (the browser build)"
-cargo build --release -p wprof-profile -p wprof-instrument -p wprof-browser --target wasm32-unknown-unknown
+cargo build --release -p wprof-profile -p wprof-instrument -p wprof-session -p wprof-browser --target wasm32-unknown-unknown
 
 step "tests"
 export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1 WPROF_REQUIRE_ZIG=1

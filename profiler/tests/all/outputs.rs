@@ -49,18 +49,64 @@ fn flamegraph_shows_demangled_names() {
     assert!(!svg.contains("_ZN3hot"), "no mangled names");
 }
 
+/// The files the closing `profile written to DIR/ (…)` line names.
+fn closing_files(stderr: &str, dir: &std::path::Path) -> Vec<String> {
+    let head = format!("wprof: profile written to {}/ (", dir.display());
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(head.as_str()))
+        .unwrap_or_else(|| panic!("no closing line in:\n{stderr}"));
+    let mut files: Vec<String> = line
+        .trim_end_matches(')')
+        .split(", ")
+        .map(String::from)
+        .collect();
+    files.sort();
+    files
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
-fn unsampled_run_draws_call_counts() {
-    // fib(20) takes about a millisecond: the flamegraph says it fell back
-    // to call counts when no time was sampled, or shows time otherwise.
-    let dir = fib_profile("flamegraph-short");
-    let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    if summary["cpu"]["sampled_ns"] == 0 {
-        assert!(svg.contains("widths are call counts") && svg.contains("fib::fib"));
-    } else {
-        assert!(!svg.contains("widths are call counts"));
+fn closing_line_lists_exactly_the_files_written() {
+    let fib = rust_guest("fib");
+    let (out, _, dir) = run_profile("closing-plain", &[fib.to_str().unwrap(), "--", "20"]);
+    assert_eq!(closing_files(&stderr(&out), &dir), files_in(&dir));
+    assert!(files_in(&dir).contains(&"calls.folded".to_string()));
+
+    let (out, _, dir) = run_profile(
+        "closing-sample",
+        &["--mode", "sample", fib.to_str().unwrap(), "--", "20"],
+    );
+    assert_eq!(closing_files(&stderr(&out), &dir), files_in(&dir));
+    assert!(!files_in(&dir).contains(&"calls.folded".to_string()));
+
+    // Memory outputs and the dumps taken between calls are listed too.
+    let lib = rust_guest("memlib");
+    let (out, _, dir) = run_profile(
+        "closing-memory",
+        &[
+            "--invoke",
+            "handle",
+            "--repeat",
+            "4",
+            "--heap-dump-every",
+            "2",
+            lib.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files = files_in(&dir);
+    assert_eq!(closing_files(&stderr(&out), &dir), files);
+    for f in ["memory-peak.svg", "heap-001.wheap", "heap-002.wheap"] {
+        assert!(files.contains(&f.to_string()), "{f} in {files:?}");
     }
 }
 
