@@ -20,9 +20,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadNodeToolkit } from '../polyfill-js/bin/node-toolkit.js';
 import { WASI } from '../polyfill-js/src/index.js';
-import { ProbeRuntime } from '../polyfill-js/src/probe/index.js';
+import { loadNodeToolkit } from '../polyfill-js/src/node/toolkit.js';
+import { ProbeRuntime, readAbi } from '../polyfill-js/src/probe/index.js';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const guests = join(repo, 'tests/guests/rust/target/wasm32-wasip1/release');
@@ -53,9 +53,14 @@ async function child(variant, path, args) {
   /** @type {WebAssembly.Imports} */
   let probes = {};
   if (variant === 'instrumented') {
-    const artifact = new toolkit.Artifact(bytes);
-    bytes = artifact.wasm;
-    probes = new ProbeRuntime(toolkit, artifact).imports;
+    // The run session instruments as `wprof-node run` does; the probe
+    // runtime is sized by it (`--max-contexts` default).
+    const session = new toolkit.Session(bytes, toolkit.defaultRunOptions(path));
+    bytes = /** @type {Uint8Array<ArrayBuffer>} */ (session.wasm());
+    const params = session.runtime();
+    session.free();
+    if (params === undefined) throw new Error('the session planned no probe runtime');
+    probes = new ProbeRuntime(toolkit, readAbi(toolkit), JSON.parse(params)).imports;
   }
   const module = new WebAssembly.Module(bytes);
   const wasi = new WASI({ args: ['guest.wasm', ...args], stdout: () => {}, stderr: () => {} });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
-import { toolkitBuilt } from '../bin/node-toolkit.js';
+import { toolkitBuilt } from '../src/node/toolkit.js';
 import { NOT_BUILT } from '../src/probe/index.js';
 
 const cli = fileURLToPath(new URL('../bin/wprof-node.js', import.meta.url));
@@ -111,6 +111,9 @@ test('bad command lines exit 2', () => {
     ['run', '--invoke', 'f', '--repeat', '0', ok],
     ['run', '--max-contexts', '3', ok],
     ['run', '--env', 'NOEQUALS', ok],
+    ['run', '--heap-dump-every', '2', ok],
+    ['run', '--invoke', 'f', '--heap-dump-at', 'f:0', ok],
+    ['run', '--arg', '-5', ok],
     ['run', ok, 'extra'],
     ['frobnicate'],
   ]) {
@@ -118,7 +121,12 @@ test('bad command lines exit 2', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assertCleanError(r.stderr);
   }
-  assert.equal(wprofNode(['run', '--help']).status, 0);
+  const help = wprofNode(['run', '--help']);
+  assert.equal(help.status, 0);
+  // The session's flag table, with what Node cannot do marked.
+  assert.match(help.stdout, /^ {6}--memory +Profile allocations/m);
+  assert.match(help.stdout, /^ {6}--timeout <SECS> .*\(not in Node: /m);
+  assert.match(help.stdout, /^Exit status:/m);
 });
 
 test('bad input exits 1 with an error: line and its causes', () => {
@@ -136,10 +144,14 @@ test('bad input exits 1 with an error: line and its causes', () => {
   const lib = guest('lib.wat', '(module (func (export "f")))');
   r = wprofNode(['run', lib]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /error: cannot profile `.*lib.wat`\n\nCaused by:\n    module has no `_start` export/);
+  // Each cause once, as `wprof` prints it.
+  assert.match(r.stderr, /^error: cannot profile `.*lib.wat`\n\nCaused by:\n    module has no `_start` export[^\n]*\n$/);
   r = wprofNode(['run', '--invoke', 'g', lib]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /module has no exported function `g`; exported functions: f/);
+  r = wprofNode(['run', '--invoke', 'f', '--heap-dump-at', 'g:1', lib]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--heap-dump-at g:N: dumps are taken between calls wprof makes, so EXPORT must be the --invoke export \(`f`\)/);
   r = wprofNode(['run', '--dir', join(scratch, 'nope'), lib]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--dir `.*nope` is not a directory/);

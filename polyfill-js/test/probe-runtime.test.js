@@ -1,20 +1,25 @@
 // The probe runtime host: exact counts and stacks from small hand-written
 // guests, context reset between export calls, a full tree degrading to
 // `[truncated]` with exact per-function counts, and the batching contract —
-// probe events never leave wasm, the toolkit is called a fixed number of
-// times per run whatever the number of calls.
+// probe events never leave wasm, memory events cross into the toolkit a
+// batch at a time, and the toolkit is called a fixed number of times per run
+// whatever the number of calls.
 
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { loadNodeToolkit, toolkitBuilt } from '../bin/node-toolkit.js';
-import { NOT_BUILT, ProbeError, ProbeRuntime, readAbi } from '../src/probe/index.js';
+import { WASI } from '../src/index.js';
+import { loadNodeToolkit, toolkitBuilt } from '../src/node/toolkit.js';
+import { NOT_BUILT, ProbeError, ProbeRuntime, profile, readAbi } from '../src/probe/index.js';
 
 /** @type {import('../src/probe/toolkit.js').Toolkit} */
 let toolkit;
+/** @type {import('../src/probe/abi.js').ProbeAbi} */
+let abi;
 
 before(async () => {
   assert.ok(toolkitBuilt(), NOT_BUILT);
   toolkit = await loadNodeToolkit();
+  abi = readAbi(toolkit);
 });
 
 // fib(n) recursive; `loop(n)` calls `leaf` n times.
@@ -30,32 +35,54 @@ const GUEST = `(module
       (call $leaf) (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br $l)))))
   (func (export "boom") (call $leaf) unreachable))`;
 
-/** @param {{ maxContexts?: number }} [options] */
-function setup(options) {
-  const artifact = new toolkit.Artifact(toolkit.readModule(new TextEncoder().encode(GUEST), 'guest.wat'));
-  const runtime = new ProbeRuntime(toolkit, artifact, options);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(artifact.wasm), runtime.imports);
-  const exports = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (instance.exports));
-  return { artifact, runtime, exports };
+/**
+ * Run options for GUEST: the tests call its exports themselves, so the plan
+ * (which only has to be valid) is never run.
+ * @param {{ maxContexts?: number }} [flags]
+ */
+function guestOptions(flags = {}) {
+  const options = JSON.parse(toolkit.defaultRunOptions('guest.wat'));
+  options.invoke = { export: 'loop', args: ['0'], repeat: 1 };
+  if (flags.maxContexts) options.max_contexts = flags.maxContexts;
+  return options;
 }
 
 /**
- * @param {ProbeRuntime} runtime
- * @returns {{ folded: string, summary: any }}
+ * A session for GUEST, its probe runtime, and the instrumented instance.
+ * @param {{ maxContexts?: number }} [flags]
  */
-function outputs(runtime) {
-  const out = runtime.outputs({ module: 'guest.wat', exit: { kind: 'exit', code: 0, message: null }, wall_ns: 1 });
-  const text = (/** @type {string} */ name) => new TextDecoder().decode(out.file(name));
-  const result = { folded: text('calls.folded'), summary: JSON.parse(text('summary.json')) };
-  out.free();
-  return result;
+function setup(flags) {
+  const session = new toolkit.Session(new TextEncoder().encode(GUEST), JSON.stringify(guestOptions(flags)));
+  const params = session.runtime();
+  assert.ok(params !== undefined, 'instrument mode links the probe runtime');
+  const runtime = new ProbeRuntime(toolkit, abi, JSON.parse(params));
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(session.wasm()), runtime.imports);
+  const exports = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (instance.exports));
+  return { session, runtime, exports };
+}
+
+/**
+ * Finishes the run from the runtime's state; the session is freed.
+ * @param {import('../src/probe/toolkit.js').ToolkitSession} session
+ * @param {ProbeRuntime} runtime
+ * @returns {{ folded: string, summary: any, truncatedCalls: number }}
+ */
+function outputs(session, runtime) {
+  const end = { exit: { kind: 'exit', code: 0, message: null }, wall_ns: 1 };
+  try {
+    const done = JSON.parse(session.finish(...runtime.view(), JSON.stringify(end)));
+    const text = (/** @type {string} */ name) => new TextDecoder().decode(session.file(name));
+    return { folded: text('calls.folded'), summary: JSON.parse(text('summary.json')), truncatedCalls: done.truncatedCalls };
+  } finally {
+    session.free();
+  }
 }
 
 test('exact calls per function and per calling context', () => {
-  const { runtime, exports } = setup();
+  const { session, runtime, exports } = setup();
   assert.equal(exports.fib(10), 55);
   exports.loop(3);
-  const { folded, summary } = outputs(runtime);
+  const { folded, summary } = outputs(session, runtime);
   // fib(10) makes 177 calls: 1 from the root, the rest recursive, 9 levels deep.
   const fibLines = folded.split('\n').filter((l) => l.startsWith('fib'));
   assert.equal(fibLines.length, 10);
@@ -63,63 +90,145 @@ test('exact calls per function and per calling context', () => {
   assert.ok(folded.includes('loop;leaf 3\n'), folded);
   const calls = Object.fromEntries(summary.functions.map((/** @type {any} */ f) => [f.name, f.calls]));
   assert.deepEqual(calls, { fib: 177, loop: 1, leaf: 3 });
-  assert.equal(summary.cpu.interval_ns, 0);
-  assert.ok(summary.functions.every((/** @type {any} */ f) => f.self_ns === 0 && f.total_ns === 0));
+  assert.equal(summary.cpu.interval_ns, 100_000, 'the session default, as `wprof run`');
+  assert.ok(summary.functions.every((/** @type {any} */ f) => f.self_ns === 0 && f.total_ns === 0), 'no sampler in JS');
 });
 
 test('a trap leaves the context deep until the host resets it', () => {
-  const { runtime, exports } = setup();
-  const abi = readAbi(toolkit);
+  const { session, runtime, exports } = setup();
   assert.throws(() => exports.boom(), WebAssembly.RuntimeError);
   assert.notEqual(runtime.context, abi.rootNode);
   runtime.resetContext();
   assert.equal(runtime.context, abi.rootNode);
   exports.loop(1);
-  const { folded } = outputs(runtime);
+  const { folded } = outputs(session, runtime);
   // `loop` is a root frame, not a callee of the trapped `boom`.
   assert.ok(folded.includes('\nloop 1\n'), folded);
 });
 
 test('a full tree cuts new stacks at [truncated]; per-function calls stay exact', () => {
-  const { runtime, exports } = setup({ maxContexts: 4 });
+  const { session, runtime, exports } = setup({ maxContexts: 4 });
   assert.equal(exports.fib(12), 144);
-  assert.ok(runtime.overflow > 0n);
-  const { folded, summary } = outputs(runtime);
+  const overflow = runtime.view()[4];
+  assert.ok(overflow > 0n);
+  const { folded, summary, truncatedCalls } = outputs(session, runtime);
   assert.ok(folded.includes('[truncated]'), folded);
   assert.equal(summary.functions.find((/** @type {any} */ f) => f.name === 'fib').calls, 465);
-  assert.equal(BigInt(summary.contexts.truncated_calls), runtime.overflow);
+  assert.equal(BigInt(summary.contexts.truncated_calls), overflow);
+  assert.equal(BigInt(truncatedCalls), overflow);
 });
 
 test('bad capacities are wprof errors', () => {
-  const artifact = new toolkit.Artifact(toolkit.readModule(new TextEncoder().encode(GUEST), 'guest.wat'));
-  assert.throws(() => new ProbeRuntime(toolkit, artifact, { maxContexts: 0 }), ProbeError);
-  assert.throws(() => new ProbeRuntime(toolkit, artifact, { maxContexts: 2 ** 40 }), ProbeError);
+  // On the command line: the session's range check, as `wprof run` has it.
+  for (const n of ['0', '3', String(2 ** 40)]) {
+    const parsed = JSON.parse(toolkit.parseRunArgs(JSON.stringify({ module: 'guest.wat', values: { 'max-contexts': [n] } })));
+    assert.match(parsed.usage ?? '', new RegExp(`^invalid value '${n}' for '--max-contexts <N>': ${n} is not in 16\\.\\.=\\d+$`));
+  }
+  // A runtime that cannot allocate the tree: a ProbeError, not a guest trap.
+  const refusing = toolkit.readModule(
+    new TextEncoder().encode(`(module (memory (export "${abi.runtime.memory}") 1)
+      (global (export "${abi.cur}") (mut i32) (i32.const 0))
+      (func (export "${abi.runtime.init}") (param i32 i32) (result i32) (i32.const -1)))`),
+    'runtime.wat',
+  );
+  assert.throws(
+    () => new ProbeRuntime({ ...toolkit, probeRuntime: () => refusing }, abi, { functions: 3, nodeCap: 1 << 20 }),
+    (/** @type {unknown} */ e) => e instanceof ProbeError && /could not allocate 1048576 calling contexts; lower --max-contexts/.test(e.message),
+  );
 });
 
-test('probe events stay in wasm: the toolkit is called a fixed number of times per run', () => {
-  /** @type {Map<string, number>} */
-  const calls = new Map();
-  const counted = /** @type {import('../src/probe/toolkit.js').Toolkit} */ (
+/**
+ * `toolkit` with every function call and session member access counted
+ * (each is a crossing into the wasm toolkit).
+ * @param {Map<string, number>} calls
+ * @returns {import('../src/probe/toolkit.js').Toolkit}
+ */
+function counting(calls) {
+  const count = (/** @type {string} */ key) => calls.set(key, (calls.get(key) ?? 0) + 1);
+  /** @param {object} session */
+  const countedSession = (session) =>
+    new Proxy(session, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        // wasm-bindgen's own handle, not a call.
+        if (key === '__wbg_ptr') return value;
+        count(`session.${String(key)}`);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return /** @type {import('../src/probe/toolkit.js').Toolkit} */ (
     new Proxy(toolkit, {
       get(target, key) {
         const value = Reflect.get(target, key);
-        if (typeof value !== 'function') return value;
-        calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
+        if (key === 'Session') {
+          return new Proxy(value, {
+            construct(Session, args) {
+              count('new Session');
+              return countedSession(Reflect.construct(Session, args));
+            },
+          });
+        }
+        if (typeof value === 'function') count(String(key));
         return value;
       },
     })
   );
+}
+
+test('probe events stay in wasm: the toolkit is called a fixed number of times per run', () => {
+  /** @type {Record<string, number>[]} */
+  const perRun = [];
   for (const n of [10, 100_000]) {
-    calls.clear();
-    const artifact = new toolkit.Artifact(toolkit.readModule(new TextEncoder().encode(GUEST), 'guest.wat'));
-    const runtime = new ProbeRuntime(counted, artifact);
-    // The artifact's probe imports are the runtime's own wasm exports, not JS.
-    const abi = readAbi(toolkit);
-    const linked = /** @type {Record<string, unknown>} */ (runtime.imports[abi.importModule]);
-    assert.equal(linked[abi.enter], runtime.instance.exports[abi.enter]);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(artifact.wasm), runtime.imports);
-    /** @type {Function} */ (instance.exports.loop)(n);
-    runtime.outputs({ module: 'guest.wat', exit: { kind: 'exit', code: 0, message: null }, wall_ns: 1 }).free();
-    assert.deepEqual(Object.fromEntries(calls), { probeAbi: 1, probeRuntime: 1, Outputs: 1 }, `n = ${n}`);
+    /** @type {Map<string, number>} */
+    const calls = new Map();
+    const options = guestOptions();
+    options.invoke = { export: 'loop', args: [String(n)], repeat: 1 };
+    profile(counting(calls), { bytes: new TextEncoder().encode(GUEST), options, wasi: new WASI() });
+    perRun.push(Object.fromEntries(calls));
   }
+  assert.deepEqual(perRun[1], perRun[0], 'the same crossings for 10 and 100,000 calls');
+  // Each once per run, but for reading the output files one by one.
+  const { 'session.file': files, ...once } = perRun[0];
+  assert.equal(files, 5, 'one read per output file');
+  assert.ok(Object.values(once).every((n) => n === 1), JSON.stringify(perRun[0]));
+  // The artifact's probe imports are the runtime's own wasm exports, not JS.
+  const runtime = new ProbeRuntime(toolkit, abi, { functions: 3, nodeCap: 64 });
+  const linked = /** @type {Record<string, unknown>} */ (runtime.imports[abi.importModule]);
+  assert.equal(linked[abi.enter], runtime.instance.exports[abi.enter]);
+  assert.equal(linked[abi.cur], runtime.instance.exports[abi.cur]);
+});
+
+// `churn(n)` allocates and frees n blocks through a libc-named allocator.
+const ALLOCATING = `(module
+  (memory (export "memory") 1)
+  (func $malloc (param i32) (result i32) (i32.const 64))
+  (func $free (param i32))
+  (func (export "churn") (param $n i32)
+    (loop $l (if (local.get $n) (then
+      (call $free (call $malloc (i32.const 8)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l))))))`;
+
+test('memory events cross into the toolkit in batches, not once per event', () => {
+  /** @type {Record<string, number>[]} */
+  const perRun = [];
+  for (const n of [10, 100_000]) {
+    /** @type {Map<string, number>} */
+    const calls = new Map();
+    const options = JSON.parse(toolkit.defaultRunOptions('alloc.wat'));
+    options.invoke = { export: 'churn', args: [String(n)], repeat: 1 };
+    options.memory = { dump_at: [], dump_every: null };
+    const r = profile(counting(calls), { bytes: new TextEncoder().encode(ALLOCATING), options, wasi: new WASI() });
+    const memory = JSON.parse(new TextDecoder().decode(r.files.get('summary.json'))).memory;
+    assert.equal(memory.allocations, n);
+    assert.equal(memory.frees, n);
+    // An alloc and a free per iteration, plus the call's start and end.
+    const events = 2 * n + 2;
+    const records = calls.get('session.record') ?? 0;
+    // Batches of thousands of events (the batch size is events.js's own).
+    assert.ok(records >= 1 && records <= Math.max(1, events / 1000), `${records} batches for ${events} events`);
+    calls.delete('session.record');
+    perRun.push(Object.fromEntries(calls));
+  }
+  assert.deepEqual(perRun[1], perRun[0], 'apart from batches, the same crossings for 10 and 100,000 iterations');
 });

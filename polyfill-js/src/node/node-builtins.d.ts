@@ -20,7 +20,8 @@ declare module 'node:fs' {
   function lstatSync(path: string, options: { bigint: true }): BigIntStats;
   function lstatSync(path: string): Stats;
   function readdirSync(path: string): string[];
-  function readFileSync(path: string): Uint8Array;
+  function readFileSync(path: string | URL): Uint8Array;
+  function existsSync(path: string): boolean;
   function readlinkSync(path: string): string;
   function writeFileSync(path: string, data: Uint8Array): void;
   function symlinkSync(target: string, path: string): void;
@@ -32,4 +33,8 @@ declare module 'node:fs' {
 
 declare module 'node:path' {
   function join(...parts: string[]): string;
+}
+
+declare module 'node:url' {
+  function fileURLToPath(url: string | URL): string;
 }

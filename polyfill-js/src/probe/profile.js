@@ -78,7 +78,9 @@ export function profile(toolkit, options) {
   try {
     session = new toolkit.Session(options.bytes, JSON.stringify(options.options));
   } catch (e) {
-    throw new ProbeError(e instanceof Error ? e.message : String(e), { cause: e });
+    // The toolkit's error already carries its whole chain in its message
+    // (`top: cause`); kept as the cause, hosts would print it twice.
+    throw new ProbeError(e instanceof Error ? e.message : String(e));
   }
   try {
     return run(toolkit, session, options);
@@ -222,7 +224,7 @@ function invoke(plan, instance, wasi, hasMemory, runtime, events, session, last)
     const r = func(...args);
     events.callEnd(Math.round((performance.now() - t) * 1e6));
     const list = plan.results.length === 1 ? [r] : /** @type {unknown[]} */ (r ?? []);
-    last.results = list.map(String);
+    last.results = list.map(result);
     if (plan.dumps && runtime) {
       events.flush();
       if (session.dumpDue(n)) {
@@ -232,6 +234,15 @@ function invoke(plan, instance, wasi, hasMemory, runtime, events, session, last)
       }
     }
   }
+}
+
+/**
+ * A result as the session parses it back: `String` would drop the sign of
+ * -0, which the native runner shows (`f64:-0`).
+ * @param {unknown} v
+ */
+function result(v) {
+  return Object.is(v, -0) ? '-0' : String(v);
 }
 
 /** A plan value: Rust prints infinities as `inf`. @param {string} s */
