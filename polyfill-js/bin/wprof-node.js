@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WASI } from '../src/index.js';
 import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+import { startSampler } from '../src/node/sampler.js';
 import { loadNodeToolkit } from '../src/node/toolkit.js';
 import { profile } from '../src/probe/index.js';
 
@@ -225,6 +226,7 @@ async function run(argv) {
       options,
       wasi,
       location: `${options.out}/`,
+      sampler: startSampler,
       peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
     });
   } catch (e) {

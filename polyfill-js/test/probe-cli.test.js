@@ -106,7 +106,7 @@ test('bad command lines exit 2', () => {
     ['run', '--bogus', ok],
     ['run', '--mode', 'sample', ok],
     ['run', '--timeout', '1', ok],
-    ['run', '--interval-us', '100', ok],
+    ['run', '--interval-us', '5', ok],
     ['run', '--repeat', '2', ok],
     ['run', '--invoke', 'f', '--repeat', '0', ok],
     ['run', '--max-contexts', '3', ok],

@@ -127,7 +127,6 @@ test('bad capacities are wprof errors', () => {
   // A runtime that cannot allocate the tree: a ProbeError, not a guest trap.
   const refusing = toolkit.readModule(
     new TextEncoder().encode(`(module (memory (export "${abi.runtime.memory}") 1)
-      (global (export "${abi.cur}") (mut i32) (i32.const 0))
       (func (export "${abi.runtime.init}") (param i32 i32) (result i32) (i32.const -1)))`),
     'runtime.wat',
   );
@@ -194,8 +193,9 @@ test('probe events stay in wasm: the toolkit is called a fixed number of times p
   // The artifact's probe imports are the runtime's own wasm exports, not JS.
   const runtime = new ProbeRuntime(toolkit, abi, { functions: 3, nodeCap: 64 });
   const linked = /** @type {Record<string, unknown>} */ (runtime.imports[abi.importModule]);
-  assert.equal(linked[abi.enter], runtime.instance.exports[abi.enter]);
-  assert.equal(linked[abi.cur], runtime.instance.exports[abi.cur]);
+  for (const f of [abi.enter, abi.leave, abi.current, ...abi.leaveValue]) {
+    assert.equal(linked[f], runtime.instance.exports[f], f);
+  }
 });
 
 // `churn(n)` allocates and frees n blocks through a libc-named allocator.

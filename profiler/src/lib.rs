@@ -1,10 +1,11 @@
-//! The `wprof` command-line profiler: clap commands, the native wasmtime
-//! runner and the writers of the output directory. The libraries under
-//! `toolkit/` do the instrumenting and the profile formats; this crate is the
-//! only place that knows about wasmtime, processes and exit codes.
+//! The `wprof` command-line profiler: clap commands and the wasmtime adapter
+//! of the run session (`wprof-session`), which does the instrumenting, the
+//! profile and the output set; this crate is the only place that knows about
+//! wasmtime, threads and processes.
 
 pub mod commands;
 pub mod input;
 pub mod memory;
 pub mod outputs;
 pub mod runner;
+mod shared;

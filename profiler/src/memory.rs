@@ -5,10 +5,10 @@
 //!
 //! Only outermost allocator frames reach the host (the wrappers keep the
 //! nesting depth in wasm), so the per-event cost is one host call, one read
-//! of the runtime's `cur` global and a hash-map update.
+//! of the runtime's current-context word and a hash-map update.
 
 use anyhow::Result;
-use wasmtime::{Caller, Global, Linker};
+use wasmtime::{Caller, Linker};
 use wprof_instrument::abi;
 use wprof_session::{Event, Recording};
 
@@ -16,16 +16,17 @@ use wprof_session::{Event, Recording};
 pub(crate) trait MemoryProbeHost: 'static {
     /// The run's recording.
     fn recording(&mut self) -> &mut Recording;
-    /// The probe runtime's current-context global.
-    fn cur(&self) -> Option<Global>;
+    /// The probe runtime's current context.
+    fn context(&self) -> u32;
     /// Monotonic host time, for GC pauses.
     fn now_ns(&self) -> u64;
 }
 
 fn record<T: MemoryProbeHost>(c: &mut Caller<'_, T>, with_context: bool, event: Event) {
-    let node = match c.data().cur() {
-        Some(g) if with_context => g.get(&mut *c).i32().map_or(abi::ROOT_NODE, |n| n as u32),
-        _ => abi::ROOT_NODE,
+    let node = if with_context {
+        c.data().context()
+    } else {
+        abi::ROOT_NODE
     };
     c.data_mut().recording().record(node, event);
 }

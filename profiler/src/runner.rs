@@ -4,27 +4,33 @@
 //! guest ended. Everything else — checking the module, instrumenting, the
 //! profile, the output files — is the session's.
 //!
-//! Time comes from sampling in both modes. A ticker thread advances
-//! wasmtime's epoch every interval; the epoch callback then runs on the guest
-//! thread, where it either reads the probe runtime's current context
-//! (instrument mode) or captures a wasm backtrace (sample mode), and charges
-//! the time since the previous tick to it. No clock is read per call.
+//! Time comes from sampling in both modes; no clock is read per call.
 //!
-//! Bias: epoch checks sit at function entries and loop headers, so a tick is
-//! handled at the next such point; time spent in a host call (WASI I/O) is
-//! charged to the context that made it once wasm resumes. A guest blocked in
-//! a host call (e.g. reading stdin) cannot be stopped by `--timeout` or
-//! Ctrl-C until the call returns.
+//! Instrument mode: a sampler thread reads the probe runtime's
+//! current-context word (in the runtime's shared memory) every interval and
+//! charges the time since its previous read to that context. The read does
+//! not wait for the guest to reach any particular instruction, so a
+//! loop-free function gets its own time and time in a host call (WASI I/O)
+//! goes to the context that made it. Epoch interruption is only used to
+//! stop the guest (`--timeout`, Ctrl-C): the thread bumps the epoch once.
+//!
+//! Sample mode: the thread advances wasmtime's epoch every interval; the
+//! epoch callback captures a wasm backtrace on the guest thread. Bias: epoch
+//! checks sit at function entries and loop headers, so a tick is handled at
+//! the next such point.
+//!
+//! A guest blocked in a host call (e.g. reading stdin) cannot be stopped by
+//! `--timeout` or Ctrl-C until the call returns.
 
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::{
-    Config, Engine, Global, Instance, Linker, Module, Store, Trap, UpdateDeadline, Val,
+    Config, Engine, Instance, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline, Val,
     WasmBacktrace,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -36,6 +42,7 @@ use wprof_session::outputs::Sink;
 use wprof_session::{Event, Finished, Plan, Recording, RunEnd, RuntimeView, Session};
 
 use crate::memory::{self, MemoryProbeHost};
+use crate::shared;
 
 /// Frames kept per sampled backtrace.
 const MAX_SAMPLED_FRAMES: usize = 2048;
@@ -50,7 +57,7 @@ pub struct HostOptions {
     pub inherit_stdio: bool,
 }
 
-/// Why the epoch callback stopped the guest.
+/// Why the guest was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 enum Stopped {
     #[error("guest exceeded the timeout")]
@@ -59,24 +66,41 @@ enum Stopped {
     Interrupted,
 }
 
+/// `Host::stop` values.
+const RUNNING: u8 = 0;
+const TIMED_OUT: u8 = 1;
+const INTERRUPTED: u8 = 2;
+
+/// The probe runtime's current-context word.
+#[derive(Clone)]
+struct Word {
+    memory: SharedMemory,
+    addr: usize,
+}
+
+impl Word {
+    fn load(&self) -> u32 {
+        shared::load_u32(&self.memory, self.addr).unwrap_or(abi::ROOT_NODE)
+    }
+}
+
 struct Host {
     wasi: WasiP1Ctx,
     last: Instant,
     started: Instant,
-    deadline: Option<Instant>,
-    interrupt: Arc<AtomicBool>,
-    mode: Mode,
+    /// Set by the sampler thread when the guest must stop.
+    stop: Arc<AtomicU8>,
     rec: Recording,
-    /// The probe runtime's current-context global (instrument mode).
-    cur: Option<Global>,
+    /// The current context (instrument mode).
+    cur: Option<Word>,
 }
 
 impl MemoryProbeHost for Host {
     fn recording(&mut self) -> &mut Recording {
         &mut self.rec
     }
-    fn cur(&self) -> Option<Global> {
-        self.cur
+    fn context(&self) -> u32 {
+        self.cur.as_ref().map_or(abi::ROOT_NODE, Word::load)
     }
     fn now_ns(&self) -> u64 {
         self.started.elapsed().as_nanos() as u64
@@ -84,31 +108,21 @@ impl MemoryProbeHost for Host {
 }
 
 impl Host {
-    /// Charges the time since the last tick to what is running now.
-    fn tick(&mut self, now: Instant, node: Option<u32>, backtrace: Option<&WasmBacktrace>) {
+    /// Sample mode: charges the time since the last tick to the stack now.
+    fn tick(&mut self, now: Instant, backtrace: &WasmBacktrace) {
         let delta = now.saturating_duration_since(self.last).as_nanos() as u64;
         self.last = now;
-        if let Some(node) = node {
-            self.rec.sample_context(node, delta);
+        let frames = backtrace.frames();
+        if frames.is_empty() {
+            return;
         }
-        if let Some(bt) = backtrace {
-            let frames = bt.frames();
-            if frames.is_empty() {
-                return;
-            }
-            let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
-            self.rec.sample_stack(
-                frames.iter().rev().map(|f| f.func_index()),
-                truncated,
-                delta,
-            );
-        }
+        let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
+        self.rec.sample_stack(
+            frames.iter().rev().map(|f| f.func_index()),
+            truncated,
+            delta,
+        );
     }
-}
-
-fn current_context(cx: &mut impl wasmtime::AsContextMut<Data = Host>) -> Option<u32> {
-    let g = cx.as_context().data().cur?;
-    g.get(cx).i32().map(|n| n as u32)
 }
 
 /// The engine for `session`: epoch interruption for the sampler and the
@@ -116,6 +130,10 @@ fn current_context(cx: &mut impl wasmtime::AsContextMut<Data = Host>) -> Option<
 fn engine(session: &Session) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // The probe runtime's memory is shared so the sampler thread can read
+    // the current context.
+    config.wasm_threads(true);
+    config.shared_memory(true);
     // wasmtime preallocates this many frames per capture (and returns an
     // empty trace if that fails), so it must stay modest; deeper stacks lose
     // their outermost frames and are rooted at `[truncated]`.
@@ -160,37 +178,33 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
             .with_context(|| format!("failed to open directory `{h}` for the guest"))?;
     }
     let now = Instant::now();
+    let stop = Arc::new(AtomicU8::new(RUNNING));
     let mut store = Store::new(
         &engine,
         Host {
             wasi: wasi.build_p1(),
             last: now,
             started: now,
-            deadline: None,
-            interrupt: host.interrupt.clone(),
-            mode: options.mode,
+            stop: stop.clone(),
             rec: session.recording(),
             cur: None,
         },
     );
     // The deadline defaults to "now": set it before any wasm runs, the
-    // probe runtime's `init` included.
+    // probe runtime's `init` included. In instrument mode the epoch only
+    // moves to stop the guest.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut cx| {
-        let now = Instant::now();
-        let (node, backtrace) = match cx.data().mode {
-            Mode::Instrument => (current_context(&mut cx), None),
-            Mode::Sample => (None, Some(WasmBacktrace::capture(&cx))),
-        };
-        let host = cx.data_mut();
-        host.tick(now, node, backtrace.as_ref());
-        if host.interrupt.load(Ordering::Relaxed) {
-            return Err(wasmtime::Error::new(Stopped::Interrupted));
+    let sampling = options.mode == Mode::Sample;
+    store.epoch_deadline_callback(move |mut cx| {
+        if sampling {
+            let backtrace = WasmBacktrace::capture(&cx);
+            cx.data_mut().tick(Instant::now(), &backtrace);
         }
-        if host.deadline.is_some_and(|d| now >= d) {
-            return Err(wasmtime::Error::new(Stopped::Timeout));
+        match cx.data().stop.load(Ordering::Relaxed) {
+            TIMED_OUT => Err(wasmtime::Error::new(Stopped::Timeout)),
+            INTERRUPTED => Err(wasmtime::Error::new(Stopped::Interrupted)),
+            _ => Ok(UpdateDeadline::Continue(1)),
         }
-        Ok(UpdateDeadline::Continue(1))
     });
 
     let mut linker: Linker<Host> = Linker::new(&engine);
@@ -212,10 +226,17 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
                 );
             }
             linker.instance(&mut store, abi::IMPORT_MODULE, rt)?;
-            store.data_mut().cur = Some(
-                rt.get_global(&mut store, abi::CUR)
-                    .context("probe runtime: no `cur`")?,
-            );
+            let memory = rt
+                .get_shared_memory(&mut store, abi::runtime_exports::MEMORY)
+                .context("probe runtime: no shared memory")?;
+            let addr = rt
+                .get_global(&mut store, abi::runtime_exports::CUR_ADDR)
+                .and_then(|g| g.get(&mut store).i32())
+                .context("probe runtime: no `cur_addr`")?;
+            store.data_mut().cur = Some(Word {
+                memory,
+                addr: addr as usize,
+            });
             Some(rt)
         }
         None => None,
@@ -225,12 +246,18 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     }
     let pre = wt(linker.instantiate_pre(&module)).context("failed to link module")?;
 
-    let ticker = Ticker::start(engine.clone(), Duration::from_nanos(options.interval_ns));
     let started = Instant::now();
     store.data_mut().last = started;
-    store.data_mut().deadline = options
-        .timeout_ns
-        .map(|t| started + Duration::from_nanos(t));
+    let sampler = Sampler::start(Watch {
+        engine: engine.clone(),
+        interval: Duration::from_nanos(options.interval_ns),
+        cur: store.data().cur.clone().filter(|_| !sampling),
+        deadline: options
+            .timeout_ns
+            .map(|t| started + Duration::from_nanos(t)),
+        interrupt: host.interrupt.clone(),
+        stop,
+    });
 
     let mut guest = None;
     let outcome: wasmtime::Result<()> = (|| {
@@ -260,10 +287,13 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
                     .ok_or_else(|| wasmtime::Error::msg(format!("`{export}` disappeared")))?;
                 let args: Vec<Val> = args.iter().map(to_val).collect();
                 let mut out: Vec<Val> = results.iter().map(|_| Val::I32(0)).collect();
+                let leave = runtime
+                    .map(|rt| rt.get_typed_func::<i32, ()>(&mut store, abi::LEAVE))
+                    .transpose()?;
                 for n in 1..=*repeat {
-                    if let Some(cur) = store.data().cur {
+                    if let Some(leave) = &leave {
                         // A trap in a previous call would have left the context deep.
-                        cur.set(&mut store, Val::I32(abi::ROOT_NODE as i32))?;
+                        leave.call(&mut store, abi::ROOT_NODE as i32)?;
                     }
                     store
                         .data_mut()
@@ -285,7 +315,14 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
         }
     })();
     let ended = Instant::now();
-    ticker.stop();
+    // The last partial interval belongs to whatever was running at the end:
+    // the trapping function after a trap, nothing after a clean return.
+    let seen = sampler.stop();
+    let rec = &mut store.data_mut().rec;
+    for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
+        rec.add_context_time(node as u32, ns, samples);
+    }
+    rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
 
     let exit = match outcome {
         Ok(()) => Exit::code(0),
@@ -294,11 +331,6 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
             Err(e) => classify(e, options.timeout_ns),
         },
     };
-    // The last partial interval belongs to whatever was running at the end:
-    // the trapping function after a trap, nothing after a clean return.
-    let node = current_context(&mut store);
-    store.data_mut().tick(ended, node, None);
-
     let memory_bytes = guest
         .and_then(|g| g.get_memory(&mut store, "memory"))
         .map(|m| m.data_size(&store) as u64);
@@ -312,10 +344,10 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     let state = runtime
         .map(|rt| runtime_state(&mut store, &rt))
         .transpose()?;
-    let view = state.map(|(memory, state)| RuntimeView {
-        memory: memory.data(&store),
-        state,
-    });
+    let copy = state.as_ref().map(|(memory, _)| shared::copy(memory));
+    let view = state
+        .zip(copy.as_deref())
+        .map(|((_, state), memory)| RuntimeView { memory, state });
     Ok(session.finish(rec, end, view, sink)?)
 }
 
@@ -333,10 +365,7 @@ impl std::fmt::Display for Failed {
 impl std::error::Error for Failed {}
 
 /// The probe runtime's memory and exported globals.
-fn runtime_state(
-    store: &mut Store<Host>,
-    rt: &Instance,
-) -> Result<(wasmtime::Memory, RuntimeState)> {
+fn runtime_state(store: &mut Store<Host>, rt: &Instance) -> Result<(SharedMemory, RuntimeState)> {
     use abi::runtime_exports as ex;
     let mut get = |g: &str| -> Result<Val> {
         Ok(rt
@@ -351,8 +380,8 @@ fn runtime_state(
         overflow: get(ex::OVERFLOW)?.unwrap_i64() as u64,
     };
     let memory = rt
-        .get_memory(&mut *store, ex::MEMORY)
-        .context("probe runtime has no memory")?;
+        .get_shared_memory(&mut *store, ex::MEMORY)
+        .context("probe runtime has no shared memory")?;
     Ok((memory, state))
 }
 
@@ -369,11 +398,11 @@ fn dump(
     let memory_bytes = guest
         .get_memory(&mut *store, "memory")
         .map(|m| m.data_size(&*store) as u64);
-    let (data, host) = memory.data_and_store_mut(&mut *store);
+    let copy = shared::copy(&memory);
     session.dump(
-        &mut host.rec,
+        &mut store.data_mut().rec,
         RuntimeView {
-            memory: data,
+            memory: &copy,
             state,
         },
         memory_bytes,
@@ -444,33 +473,95 @@ fn classify(e: wasmtime::Error, timeout_ns: Option<u64>) -> Exit {
     }
 }
 
-/// Advances the engine's epoch every interval until stopped.
-struct Ticker {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// What the sampler thread watches.
+struct Watch {
+    engine: Engine,
+    interval: Duration,
+    /// Instrument mode: the word to sample; sample mode: `None` (the
+    /// thread ticks the epoch instead).
+    cur: Option<Word>,
+    deadline: Option<Instant>,
+    interrupt: Arc<AtomicBool>,
+    stop: Arc<AtomicU8>,
 }
 
-impl Ticker {
-    fn start(engine: Engine, interval: Duration) -> Ticker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+/// The thread that samples (instrument mode), ticks the epoch (sample
+/// mode) and stops the guest on `--timeout` or Ctrl-C.
+struct Sampler {
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Samples>,
+}
+
+/// What the sampler saw: time and samples per context, and inside the
+/// probes.
+#[derive(Default)]
+struct Samples {
+    contexts: Vec<(u64, u64)>,
+    probe: (u64, u64),
+}
+
+impl Sampler {
+    fn start(w: Watch) -> Sampler {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
         let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(interval);
-                engine.increment_epoch();
+            // Per context: time and samples. Aggregated here, so a long run
+            // costs memory per context, not per sample.
+            let mut acc: Vec<(u64, u64)> = Vec::new();
+            let mut last = Instant::now();
+            let mut probe = (0u64, 0u64);
+            let mut charge = |last: &mut Instant, word: &Word| {
+                let now = Instant::now();
+                let ns = now.saturating_duration_since(*last).as_nanos() as u64;
+                *last = now;
+                let node = word.load();
+                let slot = if node == abi::PROBE_CONTEXT {
+                    &mut probe
+                } else {
+                    let i = node as usize;
+                    if acc.len() <= i {
+                        acc.resize(i + 1, (0, 0));
+                    }
+                    &mut acc[i]
+                };
+                slot.0 += ns;
+                slot.1 += 1;
+            };
+            loop {
+                std::thread::sleep(w.interval);
+                if flag.load(Ordering::Acquire) {
+                    break;
+                }
+                match &w.cur {
+                    Some(word) => charge(&mut last, word),
+                    None => w.engine.increment_epoch(),
+                }
+                let why = if w.interrupt.load(Ordering::Relaxed) {
+                    INTERRUPTED
+                } else if w.deadline.is_some_and(|d| Instant::now() >= d) {
+                    TIMED_OUT
+                } else {
+                    RUNNING
+                };
+                if why != RUNNING && w.stop.swap(why, Ordering::Relaxed) == RUNNING {
+                    w.engine.increment_epoch();
+                }
+            }
+            if let Some(word) = &w.cur {
+                charge(&mut last, word);
+            }
+            Samples {
+                contexts: acc,
+                probe,
             }
         });
-        Ticker {
-            stop,
-            thread: Some(thread),
-        }
+        Sampler { done, thread }
     }
 
-    fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    /// Stops the thread; returns what it saw.
+    fn stop(self) -> Samples {
+        self.done.store(true, Ordering::Release);
+        self.thread.join().unwrap_or_default()
     }
 }
 

@@ -38,3 +38,10 @@ declare module 'node:path' {
 declare module 'node:url' {
   function fileURLToPath(url: string | URL): string;
 }
+
+declare module 'node:worker_threads' {
+  class Worker {
+    constructor(code: string, options?: { eval?: boolean; workerData?: unknown });
+    unref(): void;
+  }
+}

@@ -8,12 +8,15 @@
  * @property {number} version ABI version the artifact's manifest must state
  * @property {string} importModule import module of the artifact's probes (`wprof`)
  * @property {string} enter `enter(fid) -> previous context`
- * @property {string} cur the mutable i32 global with the current context
+ * @property {string} leave `leave(saved)`: restores the context (hosts: to the root)
+ * @property {string} current `current() -> context`
+ * @property {string[]} leaveValue `leave_<t>(value, saved) -> value` per number type
  * @property {string} section custom section carrying the manifest
  * @property {{ init: string, memory: string, nodeCount: string, nodesBase: string,
- *   flatBase: string, overflow: string }} runtime the probe runtime's exports the host reads
+ *   flatBase: string, overflow: string, curAddr: string }} runtime the probe runtime's exports the host reads
  * @property {number} rootNode context of "no function" (reset between export calls)
  * @property {number} overflowNode context absorbing calls once the tree is full
+ * @property {number} probeContext the current-context word's value while a probe runs
  * @property {number} defaultNodeCap default calling-context capacity
  * @property {{ module: string, alloc: string, free: string, realloc: string, grow: string,
  *   gcBegin: string, gcEnd: string, gcCycle: string }} mem the memory probes' import names
@@ -28,9 +31,9 @@
  */
 export function readAbi(toolkit) {
   const abi = JSON.parse(toolkit.probeAbi());
-  const strings = ['importModule', 'enter', 'cur', 'section', 'wasiModule'];
-  const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow'];
-  const numbers = ['version', 'rootNode', 'overflowNode', 'defaultNodeCap'];
+  const strings = ['importModule', 'enter', 'leave', 'current', 'section', 'wasiModule'];
+  const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr'];
+  const numbers = ['version', 'rootNode', 'overflowNode', 'probeContext', 'defaultNodeCap'];
   // A toolkit built from another ABI revision must fail here, loudly, rather
   // than read a tree with the wrong layout.
   const ok =

@@ -14,13 +14,16 @@ export class EventLog {
   /**
    * @param {import('./abi.js').ProbeAbi} abi
    * @param {{ record(batch: Float64Array): void }} session
-   * @param {WebAssembly.Global | null} cur the runtime's current context
+   * @param {{ context: number } | null} runtime the probe runtime, whose context events carry
    */
-  constructor(abi, session, cur) {
+  constructor(abi, session, runtime) {
     this.abi = abi;
     this.session = session;
-    this.cur = cur;
+    this.runtime = runtime;
     this.width = abi.events.width;
+    // `push` writes six fields; a toolkit with another record shape must
+    // fail here rather than misalign every record.
+    if (this.width !== 6) throw new Error(`the wasm toolkit's event records have ${this.width} fields, not 6`);
     this.codes = abi.events.codes;
     this.batch = new Float64Array(BATCH_RECORDS * this.width);
     this.length = 0;
@@ -28,7 +31,7 @@ export class EventLog {
 
   /** The current context, or the root outside instrumented code. */
   node() {
-    return this.cur ? /** @type {number} */ (this.cur.value) >>> 0 : this.abi.rootNode;
+    return this.runtime ? this.runtime.context : this.abi.rootNode;
   }
 
   /**
@@ -72,7 +75,7 @@ export class EventLog {
       [this.abi.mem.module]: {
         [this.abi.mem.alloc]: (/** @type {bigint} */ addr, /** @type {bigint} */ size, /** @type {number} */ layer) =>
           this.push(c.alloc, this.node(), Number(addr), Number(size), layer),
-        // A free needs no context: skip reading the runtime's `cur`.
+        // A free needs no context: skip reading the current context.
         [this.abi.mem.free]: (/** @type {bigint} */ addr, /** @type {number} */ layer) =>
           this.push(c.free, this.abi.rootNode, Number(addr), layer),
         [this.abi.mem.realloc]: (

@@ -9,10 +9,13 @@
 //
 // What JS hosts measure: exact calls per function and per calling context
 // (from the probes), allocations and `memory.grow` with `--memory`, the wall
-// time of the run, and with `invoke` each call's latency. There is no CPU
-// sampler yet, so per-function time is not reported and the flamegraph is
-// drawn by call counts. Latency comes from `performance.now()`, which
-// browsers coarsen (to 5–100 µs); Node's is sub-microsecond.
+// time of the run, and with `invoke` each call's latency. CPU time comes
+// from the host's sampler (`options.sampler`, a thread reading the probe
+// runtime's current-context word; Node's is src/node/sampler.js); without
+// one — or without shared memory — per-function time is not reported and
+// the flamegraph is drawn by call counts. Latency comes from
+// `performance.now()`, which browsers coarsen (to 5–100 µs); Node's is
+// sub-microsecond.
 //
 // `profile` is synchronous (compile, instantiate, run): fine in Node and in
 // a Web Worker; a page's main thread refuses to compile modules over 4 KB
@@ -48,6 +51,14 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @property {WasiHost} wasi
  * @property {string} [location] where the host puts the files, for the closing messages
  * @property {() => number | undefined} [peakRssBytes] the host's peak memory, if it knows
+ * @property {Sampler} [sampler] the host's CPU sampler; without one, no time is measured
+ */
+
+/**
+ * Starts sampling the probe runtime's current-context word (index `curIndex`
+ * of an Int32Array over `memory`) every `intervalNs` on another thread; `stop`
+ * returns `[node, ns, samples]` triples.
+ * @typedef {(memory: WebAssembly.Memory, curIndex: number, intervalNs: number) => { stop(): Float64Array }} Sampler
  */
 
 /**
@@ -105,7 +116,7 @@ function run(toolkit, session, options) {
   }
   const params = session.runtime();
   const runtime = params === undefined ? null : new ProbeRuntime(toolkit, abi, JSON.parse(params));
-  const events = new EventLog(abi, session, runtime?.cur ?? null);
+  const events = new EventLog(abi, session, runtime);
   const imports = {
     [abi.wasiModule]: options.wasi.imports,
     ...runtime?.imports,
@@ -114,6 +125,11 @@ function run(toolkit, session, options) {
   /** @type {import('./toolkit.js').Plan} */
   const plan = JSON.parse(session.plan());
 
+  // Sampling needs the runtime's memory to be shared with another thread.
+  const sampler =
+    runtime && options.sampler && runtime.memory.buffer instanceof SharedArrayBuffer
+      ? options.sampler(runtime.memory, runtime.curIndex, /** @type {{ interval_ns: number }} */ (options.options).interval_ns)
+      : null;
   const started = performance.now();
   /** @type {Exit} */
   let exit = { kind: 'exit', code: 0, message: null };
@@ -137,6 +153,7 @@ function run(toolkit, session, options) {
     options.wasi.flush?.();
   }
   const wallNs = Math.round((performance.now() - started) * 1e6);
+  if (sampler) session.samples(sampler.stop());
   events.flush();
 
   const memory = instance?.exports.memory;

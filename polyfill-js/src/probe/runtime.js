@@ -1,10 +1,11 @@
 // The JS host side of the probe ABI: one probe runtime instance per run.
 //
-// The artifact imports `wprof.enter` and `wprof.cur`; they are linked
-// straight to the exports of the probe runtime *wasm* instance, so every
-// probe event is a wasm→wasm call that never enters JS or the toolkit. The
-// calling-context tree stays in the runtime's own memory; the session reads
-// it from there after the run (and at heap dumps).
+// The artifact imports `wprof.enter`, `wprof.leave*` and `wprof.current`;
+// they are linked straight to the exports of the probe runtime *wasm*
+// instance, so every probe event is a wasm→wasm call that never enters JS or
+// the toolkit. The calling-context tree and the current-context word stay in
+// the runtime's own (shared) memory; the session reads the tree from there
+// after the run (and at heap dumps), a sampler the word at any time.
 //
 // Example:
 //   const rt = new ProbeRuntime(toolkit, abi, { functions: 12, nodeCap: 1 << 20 });
@@ -36,7 +37,13 @@ export class ProbeRuntime {
     if (init(params.functions, params.nodeCap) !== 0) {
       throw new ProbeError(`probe runtime could not allocate ${params.nodeCap} calling contexts; lower --max-contexts`);
     }
-    this.cur = this.global(abi.cur);
+    const memory = this.export(abi.runtime.memory);
+    if (!(memory instanceof WebAssembly.Memory)) throw new ProbeError('probe runtime exports no memory');
+    /** The runtime's memory (a SharedArrayBuffer where the host allows shared memory). */
+    this.memory = memory;
+    /** Index of the current-context word in an Int32Array over the memory. */
+    this.curIndex = /** @type {number} */ (this.global(abi.runtime.curAddr).value) >>> 2;
+    this.leave = /** @type {(context: number) => void} */ (this.export(abi.leave));
     /** The import object entries for the artifact's probe imports. */
     this.imports = { [abi.importModule]: this.instance.exports };
   }
@@ -57,7 +64,7 @@ export class ProbeRuntime {
 
   /** The current calling context (a tree node; the ABI's rootNode when idle). */
   get context() {
-    return /** @type {number} */ (this.cur.value);
+    return Atomics.load(new Int32Array(this.memory.buffer), this.curIndex) >>> 0;
   }
 
   /**
@@ -65,7 +72,7 @@ export class ProbeRuntime {
    * leaves the context where the trap unwound from.
    */
   resetContext() {
-    this.cur.value = this.abi.rootNode;
+    this.leave(this.abi.rootNode);
   }
 
   /**
@@ -75,10 +82,8 @@ export class ProbeRuntime {
    */
   view() {
     const r = this.abi.runtime;
-    const memory = this.export(r.memory);
-    if (!(memory instanceof WebAssembly.Memory)) throw new ProbeError('probe runtime exports no memory');
     const u32 = (/** @type {string} */ name) => /** @type {number} */ (this.global(name).value) >>> 0;
     const overflow = BigInt.asUintN(64, /** @type {bigint} */ (this.global(r.overflow).value));
-    return [new Uint8Array(memory.buffer), u32(r.nodeCount), u32(r.nodesBase), u32(r.flatBase), overflow];
+    return [new Uint8Array(this.memory.buffer), u32(r.nodeCount), u32(r.nodesBase), u32(r.flatBase), overflow];
   }
 }

@@ -1,9 +1,9 @@
 //! wprof's integration tests: one binary, guests built once and shared.
 
 mod cli;
-mod differential;
 mod errors;
 mod guests;
 mod memory;
 mod outputs;
 mod support;
+mod time;

@@ -166,6 +166,12 @@ fn pprof_opens_in_go_tool_pprof() {
     // Time needs a run long enough to be sampled.
     let (out, _, hot) = run_profile("go-pprof-hot", &[rust_guest("hot").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
+    // Without flags pprof ranks by the default sample type: CPU time.
+    let default = crate::support::go_pprof(&go, &["-top"], &hot.join("cpu.pb.gz"));
+    assert!(
+        default.contains("Type: cpu"),
+        "pprof opens on CPU time:\n{default}"
+    );
     let cpu = top(&hot, "cpu");
     let first = cpu
         .lines()

@@ -64,7 +64,9 @@ pub fn probe_abi_json() -> serde_json::Value {
         "version": abi::ABI_VERSION,
         "importModule": abi::IMPORT_MODULE,
         "enter": abi::ENTER,
-        "cur": abi::CUR,
+        "leave": abi::LEAVE,
+        "current": abi::CURRENT,
+        "leaveValue": abi::LEAVE_VALUE.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         "section": abi::SECTION,
         "runtime": {
             "init": rt::INIT,
@@ -73,7 +75,9 @@ pub fn probe_abi_json() -> serde_json::Value {
             "nodesBase": rt::NODES_BASE,
             "flatBase": rt::FLAT_BASE,
             "overflow": rt::OVERFLOW,
+            "curAddr": rt::CUR_ADDR,
         },
+        "probeContext": abi::PROBE_CONTEXT,
         "rootNode": abi::ROOT_NODE,
         "overflowNode": abi::OVERFLOW_NODE,
         "defaultNodeCap": abi::DEFAULT_NODE_CAP,
@@ -251,6 +255,20 @@ impl Session {
     /// Records a batch of events (see the ABI's `events`).
     pub fn record(&mut self, batch: &[f64]) -> Result<(), JsError> {
         self.recording()?.record_batch(batch).map_err(js)
+    }
+
+    /// Records what a CPU sampler saw: `[node, ns, samples]` triples per
+    /// probe-runtime context (the ABI's `probeContext` for time inside the
+    /// probes).
+    pub fn samples(&mut self, triples: &[f64]) -> Result<(), JsError> {
+        if !triples.len().is_multiple_of(3) {
+            return Err(JsError::new("samples come in [node, ns, samples] triples"));
+        }
+        let rec = self.recording()?;
+        for t in triples.chunks_exact(3) {
+            rec.add_context_time(t[0] as u32, t[1] as u64, t[2] as u64);
+        }
+        Ok(())
     }
 
     /// Whether a heap dump is due after completed call `n`.

@@ -2,8 +2,10 @@
 //! its host. The native runner and the JS host both read it from here.
 //!
 //! An instrumented module
-//! - imports `wprof.enter: (func (param i32) (result i32))` and
-//!   `wprof.cur: (global (mut i32))` from the probe runtime ([`runtime_wasm`]),
+//! - imports `wprof.enter: (func (param i32) (result i32))`,
+//!   `wprof.leave: (func (param i32))`, `wprof.leave_<t>: (func (param t
+//!   i32) (result t))` for each number type and `wprof.current: (func
+//!   (result i32))` from the probe runtime ([`runtime_wasm`]),
 //! - carries a `wprof.abi` custom section ([`Manifest`], JSON) that states the
 //!   ABI version and maps each probe function id to the original function
 //!   index and its demangled name.
@@ -20,13 +22,26 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the probe ABI this crate emits and understands.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// Import module name of every probe import.
 pub const IMPORT_MODULE: &str = "wprof";
 /// `enter(fid) -> previous context`.
 pub const ENTER: &str = "enter";
-/// Mutable i32 global holding the current context node.
-pub const CUR: &str = "cur";
+/// `leave(saved)`: a probed function returns; restores the context `enter`
+/// returned. Hosts call it with [`ROOT_NODE`] before each exported call.
+pub const LEAVE: &str = "leave";
+/// `leave_<t>(value: t, saved: i32) -> t`: [`LEAVE`] for a function whose
+/// single result is a number of type `t`, which passes through unchanged (so
+/// the result is computed before the probe; see the rewrite pass).
+pub const LEAVE_VALUE: &[(&str, &str)] = &[
+    ("leave_i32", "i32"),
+    ("leave_i64", "i64"),
+    ("leave_f32", "f32"),
+    ("leave_f64", "f64"),
+];
+/// `current() -> context`, for functions that re-establish their context
+/// where an exception is caught.
+pub const CURRENT: &str = "current";
 /// Custom section carrying the [`Manifest`].
 pub const SECTION: &str = "wprof.abi";
 
@@ -63,8 +78,10 @@ pub mod mem {
 pub mod runtime_exports {
     /// `init(n_funcs: i32, node_cap: i32) -> i32` (0 = ok, -1 = out of memory).
     pub const INIT: &str = "init";
-    /// The runtime's memory holding the tree.
+    /// The runtime's (shared) memory holding the tree and the current context.
     pub const MEMORY: &str = "memory";
+    /// Byte offset of the current-context word (i32 global).
+    pub const CUR_ADDR: &str = "cur_addr";
     /// Number of nodes in use (i32 global).
     pub const NODE_COUNT: &str = "node_count";
     /// Byte offset of the node array (i32 global).
@@ -79,6 +96,9 @@ pub mod runtime_exports {
 pub const ROOT_NODE: u32 = 0;
 /// Tree node that absorbs calls once the tree is full.
 pub const OVERFLOW_NODE: u32 = 1;
+/// Value of the current-context word while the probe runtime's `enter`
+/// runs: samples that read it measure the probes' own cost.
+pub const PROBE_CONTEXT: u32 = u32::MAX - 1;
 /// Default capacity of the calling-context tree, in nodes (16 bytes each).
 pub const DEFAULT_NODE_CAP: u32 = 1 << 20;
 

@@ -112,9 +112,29 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
 
     let enter_ty = module.types.add(&[ValType::I32], &[ValType::I32]);
     let (enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::ENTER, enter_ty);
-    let (cur, _) =
-        module.add_import_global(abi::IMPORT_MODULE, abi::CUR, ValType::I32, true, false);
-    let probes = rewrite::Probes { enter, cur };
+    let leave_ty = module.types.add(&[ValType::I32], &[]);
+    let (leave, _) = module.add_import_func(abi::IMPORT_MODULE, abi::LEAVE, leave_ty);
+    let current_ty = module.types.add(&[], &[ValType::I32]);
+    let (current, _) = module.add_import_func(abi::IMPORT_MODULE, abi::CURRENT, current_ty);
+    let leave_value = abi::LEAVE_VALUE
+        .iter()
+        .map(|&(name, ty)| {
+            let ty = match ty {
+                "i32" => ValType::I32,
+                "i64" => ValType::I64,
+                "f32" => ValType::F32,
+                _ => ValType::F64,
+            };
+            let fty = module.types.add(&[ty, ValType::I32], &[ty]);
+            (ty, module.add_import_func(abi::IMPORT_MODULE, name, fty).0)
+        })
+        .collect();
+    let probes = rewrite::Probes {
+        enter,
+        leave,
+        current,
+        leave_value,
+    };
 
     // The same names sample mode shows: one symbolizer for both modes.
     let symbols = symbolize::Symbols::from_module(wasm).map_err(Error::Parse)?;

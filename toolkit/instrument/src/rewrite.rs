@@ -8,7 +8,7 @@
 //! block (result R)            ;; the old body; `br`s to the function label
 //!   …                         ;; and `return`s now target this block
 //! end
-//! local.get $saved; global.set $wprof.cur
+//! local.get $saved; call $wprof.leave
 //! ```
 //!
 //! so every way out of the body (fall-through, `return`, `br`/`br_if`/
@@ -25,12 +25,15 @@ use walrus::ir::{
     self, Instr, InstrLocId, InstrSeq, InstrSeqId, InstrSeqType, LegacyCatch, TryTableCatch,
     VisitorMut,
 };
-use walrus::{FunctionId, GlobalId, LocalFunction, LocalId, ModuleLocals, ModuleTypes, ValType};
+use walrus::{FunctionId, LocalFunction, LocalId, ModuleLocals, ModuleTypes, ValType};
 
 /// The probe imports of one module.
 pub(crate) struct Probes {
     pub enter: FunctionId,
-    pub cur: GlobalId,
+    pub leave: FunctionId,
+    pub current: FunctionId,
+    /// `leave_<t>(value, saved) -> value` per number type `t`.
+    pub leave_value: Vec<(ValType, FunctionId)>,
 }
 
 /// Wraps `func` (probe id `fid`) with entry and exit probes.
@@ -55,8 +58,8 @@ pub(crate) fn wrap_function(
     let mut fix = Fix {
         from: entry,
         to: inner,
-        exit: restore(saved, probes.cur),
-        landing: this.map(|l| restore(l, probes.cur)),
+        exit: restore(saved, probes.leave),
+        landing: this.map(|l| restore(l, probes.leave)),
         landings: &landings,
     };
     ir::dfs_pre_order_mut(&mut fix, func, inner);
@@ -69,21 +72,35 @@ pub(crate) fn wrap_function(
         Instr::LocalSet(ir::LocalSet { local: saved }),
     ];
     if let Some(this) = this {
-        prologue.push(Instr::GlobalGet(ir::GlobalGet { global: probes.cur }));
+        prologue.push(Instr::Call(ir::Call {
+            func: probes.current,
+        }));
         prologue.push(Instr::LocalSet(ir::LocalSet { local: this }));
     }
     prologue.push(Instr::Block(ir::Block { seq: inner }));
-    prologue.extend(restore(saved, probes.cur));
+    // A single number result passes through the exit probe: the compiler
+    // must then compute it before the probe runs. Otherwise pure arithmetic
+    // that only feeds the result may be scheduled after the exit (Cranelift
+    // does), and a sampler would charge it to the caller.
+    let through = match results.as_slice() {
+        [t] => probes
+            .leave_value
+            .iter()
+            .find(|(ty, _)| ty == t)
+            .map(|&(_, f)| f),
+        _ => None,
+    };
+    prologue.extend(restore(saved, through.unwrap_or(probes.leave)));
     func.block_mut(entry).instrs = prologue
         .into_iter()
         .map(|i| (i, InstrLocId::default()))
         .collect();
 }
 
-fn restore(local: LocalId, cur: GlobalId) -> Vec<Instr> {
+fn restore(local: LocalId, leave: FunctionId) -> Vec<Instr> {
     vec![
         Instr::LocalGet(ir::LocalGet { local }),
-        Instr::GlobalSet(ir::GlobalSet { global: cur }),
+        Instr::Call(ir::Call { func: leave }),
     ]
 }
 
@@ -155,6 +172,9 @@ impl Landings {
             Instr::IfElse(i) => {
                 self.labels.contains(&i.consequent) || self.labels.contains(&i.alternative)
             }
+            // `try_table` and legacy `try` are block labels too.
+            Instr::TryTable(t) => self.labels.contains(&t.seq),
+            Instr::Try(t) => self.labels.contains(&t.seq),
             _ => false,
         }
     }
@@ -237,14 +257,22 @@ impl VisitorMut for Fix<'_> {
     }
 
     fn visit_instr_mut(&mut self, instr: &mut Instr, _: &mut InstrLocId) {
-        // walrus does not visit `try_table` catch labels as sequence ids.
-        if let Instr::TryTable(t) = instr {
-            for c in &mut t.catches {
-                let label = catch_label_mut(c);
-                if *label == self.from {
-                    *label = self.to;
-                }
+        // walrus visits neither `try_table` catch labels nor the targets of
+        // `br`, `br_if` and `br_table` as sequence ids.
+        let retarget = |id: &mut InstrSeqId| {
+            if *id == self.from {
+                *id = self.to;
             }
+        };
+        match instr {
+            Instr::TryTable(t) => t.catches.iter_mut().map(catch_label_mut).for_each(retarget),
+            Instr::Br(b) => retarget(&mut b.block),
+            Instr::BrIf(b) => retarget(&mut b.block),
+            Instr::BrTable(b) => {
+                b.blocks.iter_mut().for_each(retarget);
+                retarget(&mut b.default);
+            }
+            _ => {}
         }
     }
 

@@ -1,13 +1,22 @@
-;; wprof probe runtime, ABI version 1.
+;; wprof probe runtime, ABI version 2.
 ;;
 ;; A tiny module that an instrumented guest imports as `wprof`. It owns the
 ;; calling-context tree (CCT) in its *own* memory, so the guest's memory is
 ;; never touched and per-call work stays inside wasm: an instrumented call
-;; costs one wasm->wasm call (`enter`) plus a global store on the way out.
-;; Node 20 (V8 11.3) cannot load a module with two memories, which is why the
-;; tree lives here rather than in a second memory of the guest.
+;; costs two wasm->wasm calls (`enter`, `leave`). Node 20 (V8 11.3) cannot
+;; load a module with two memories, which is why the tree lives here rather
+;; than in a second memory of the guest.
+;;
+;; The current context is a word in this memory (at `cur_addr`), not a
+;; global, and the memory is shared: a sampler on another thread (a native
+;; thread, a JS Worker) reads it with an atomic load at any instant, so time
+;; is charged to whatever runs when the sample is taken — a loop-free
+;; function gets its own time. Plain stores suffice for the writer: the
+;; reader only needs a recent value, and aligned 32-bit stores do not tear.
 ;;
 ;; Memory layout (all little-endian), set up by `init`:
+;;   [0, 4)                       the current context (`cur_addr`); -2 while
+;;                                `enter` itself runs
 ;;   [nodes_base, +16*node_cap)   node n: parent u32, fid u32, calls u64
 ;;   [hash_base,  +4*hash_slots)  open addressing, slot = node index (0 = empty)
 ;;   [flat_base,  +8*n_funcs)     exact calls per function id, u64
@@ -15,11 +24,12 @@
 ;; tree is full, so a pathological run degrades to "truncated" instead of
 ;; growing without bound; the per-function counters stay exact regardless.
 (module
-  (memory (export "memory") 1)
+  ;; Shared memories need a maximum; 4 GiB is only reserved address space,
+  ;; pages are committed as `init` grows the memory.
+  (memory (export "memory") 1 65536 shared)
 
-  ;; Current calling context. The instrumented guest imports this global and
-  ;; restores it on function exit (`global.set`), so an exit costs no call.
-  (global $cur (export "cur") (mut i32) (i32.const 0))
+  ;; Address of the current-context word.
+  (global $cur_addr (export "cur_addr") i32 (i32.const 0))
   (global $node_count (export "node_count") (mut i32) (i32.const 2))
   (global $node_cap (export "node_cap") (mut i32) (i32.const 0))
   (global $hash_mask (mut i32) (i32.const 0))
@@ -64,16 +74,46 @@
     (i32.store offset=16 (global.get $nodes_base) (i32.const 0))
     (i32.store offset=20 (global.get $nodes_base) (i32.const -2))
     (global.set $node_count (i32.const 2))
-    (global.set $cur (i32.const 0))
+    (i32.store (global.get $cur_addr) (i32.const 0))
     (i32.const 0))
 
+  ;; current() -> the current context: functions with exception handlers
+  ;; keep their own context to re-establish it where a catch lands.
+  (func (export "current") (result i32)
+    (i32.load (global.get $cur_addr)))
+
+  ;; leave(saved): the instrumented function returns; `saved` is what its
+  ;; `enter` returned. Hosts also call it with the root context to start
+  ;; an exported call afresh after a trap left the context deep.
+  (func (export "leave") (param $saved i32)
+    (i32.store (global.get $cur_addr) (local.get $saved)))
+
+  ;; leave_<t>(value, saved) -> value: `leave` for functions returning one
+  ;; number, which passes through so the compiler must compute it before
+  ;; the context changes back.
+  (func (export "leave_i32") (param $v i32) (param $saved i32) (result i32)
+    (i32.store (global.get $cur_addr) (local.get $saved))
+    (local.get $v))
+  (func (export "leave_i64") (param $v i64) (param $saved i32) (result i64)
+    (i32.store (global.get $cur_addr) (local.get $saved))
+    (local.get $v))
+  (func (export "leave_f32") (param $v f32) (param $saved i32) (result f32)
+    (i32.store (global.get $cur_addr) (local.get $saved))
+    (local.get $v))
+  (func (export "leave_f64") (param $v f64) (param $saved i32) (result f64)
+    (i32.store (global.get $cur_addr) (local.get $saved))
+    (local.get $v))
+
   ;; enter(fid) -> previous context. The caller keeps the result in a local
-  ;; and writes it back to `cur` when it returns; restoring a saved value
+  ;; and hands it to `leave` when it returns; restoring a saved value
   ;; (instead of popping) keeps the tree right even when an exception skips
   ;; the exits of the frames it unwinds.
   (func (export "enter") (param $fid i32) (result i32)
     (local $prev i32) (local $h i32) (local $slot i32) (local $n i32) (local $node i32)
-    (local.set $prev (global.get $cur))
+    (local.set $prev (i32.load (global.get $cur_addr)))
+    ;; While the probe itself runs, the context says so: a sampler charges
+    ;; this time to the profiler's own overhead, not to the caller.
+    (i32.store (global.get $cur_addr) (i32.const -2))
     ;; exact per-function count
     (local.set $slot
       (i32.add (global.get $flat_base) (i32.shl (local.get $fid) (i32.const 3))))
@@ -92,7 +132,7 @@
           (if (i32.ge_u (global.get $node_count) (global.get $node_cap))
             (then
               (global.set $overflow (i64.add (global.get $overflow) (i64.const 1)))
-              (global.set $cur (i32.const 1))
+              (i32.store (global.get $cur_addr) (i32.const 1))
               (return (local.get $prev))))
           (local.set $n (global.get $node_count))
           (global.set $node_count (i32.add (local.get $n) (i32.const 1)))
@@ -101,7 +141,7 @@
           (i32.store (local.get $node) (local.get $prev))
           (i32.store offset=4 (local.get $node) (local.get $fid))
           (i64.store offset=8 (local.get $node) (i64.const 1))
-          (global.set $cur (local.get $n))
+          (i32.store (global.get $cur_addr) (local.get $n))
           (return (local.get $prev))))
       (local.set $node (i32.add (global.get $nodes_base) (i32.shl (local.get $n) (i32.const 4))))
       (if (i32.and
@@ -110,7 +150,7 @@
         (then
           (i64.store offset=8 (local.get $node)
             (i64.add (i64.load offset=8 (local.get $node)) (i64.const 1)))
-          (global.set $cur (local.get $n))
+          (i32.store (global.get $cur_addr) (local.get $n))
           (return (local.get $prev))))
       (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (global.get $hash_mask)))
       (br $probe))

@@ -308,6 +308,11 @@ pub struct Profile {
     pub truncated_calls: u64,
     /// Set for `--invoke` runs.
     pub invoke: Option<Invoke>,
+    /// Sampled time spent inside the profiler's own probes (instrument
+    /// mode), kept out of every function's time.
+    pub probe_ns: u64,
+    /// Samples that landed inside the probes.
+    pub probe_samples: u64,
     /// Peak resident memory of the profiling host, when it knows it.
     pub host_peak_rss_bytes: Option<u64>,
     /// The heap at exit, with memory profiling.
@@ -342,6 +347,8 @@ impl Profile {
             tree: Tree::default(),
             truncated_calls: 0,
             invoke: None,
+            probe_ns: 0,
+            probe_samples: 0,
             host_peak_rss_bytes: None,
             memory: None,
         }

@@ -149,6 +149,9 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
             Mode::Sample => "sample",
         }
     ))];
+    // Viewers open on time (go tool pprof, speedscope); calls stay a
+    // second sample type.
+    let default_sample_type = strings.id("cpu");
     proto::Profile {
         sample_type,
         sample,
@@ -160,7 +163,7 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
         period_type,
         period: profile.interval_ns as i64,
         comment,
-        default_sample_type: 1,
+        default_sample_type,
         ..Default::default()
     }
     .encode_to_vec()

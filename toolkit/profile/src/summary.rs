@@ -47,6 +47,13 @@ pub struct Cpu {
     pub samples: u64,
     /// Time attributed to functions (≤ `wall_ns`).
     pub sampled_ns: u64,
+    /// The profiler's own measured overhead: sampled time inside the
+    /// probes (instrument mode), not attributed to any function.
+    #[serde(default)]
+    pub probe_ns: u64,
+    /// Samples inside the probes.
+    #[serde(default)]
+    pub probe_samples: u64,
 }
 
 /// One function.
@@ -115,6 +122,8 @@ impl Summary {
                 interval_ns: profile.interval_ns,
                 samples: profile.samples(),
                 sampled_ns: profile.sampled_ns(),
+                probe_ns: profile.probe_ns,
+                probe_samples: profile.probe_samples,
             },
             functions,
             contexts: Contexts {

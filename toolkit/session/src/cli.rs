@@ -90,7 +90,6 @@ pub const RUN_FLAGS: &[Flag] = &[
         )
     },
     Flag {
-        native_only: Some("wprof-node has no sampler"),
         ..flag(
             "interval-us",
             Some("N"),

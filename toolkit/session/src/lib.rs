@@ -480,6 +480,8 @@ impl Session {
             n.samples += samples.get(i).copied().unwrap_or(0);
         }
         profile.truncated_calls = tree.overflow;
+        profile.probe_ns = rec.probe_time.0;
+        profile.probe_samples = rec.probe_time.1;
         profile
     }
 

@@ -74,12 +74,9 @@ impl ModuleInfo {
         let (mut declared, mut bodies) = (0u32, 0u32);
         let mut parser = Parser::new(0);
         let mut rest = wasm;
-        loop {
-            let (consumed, payload) = match parser.parse(rest, true)? {
-                wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
-                // With `eof = true` the parser reports truncation as an error.
-                wasmparser::Chunk::NeedMoreData(_) => break,
-            };
+        // With `eof = true` the parser reports truncation as an error, never
+        // as a need for more data.
+        while let wasmparser::Chunk::Parsed { consumed, payload } = parser.parse(rest, true)? {
             let mut skip = 0;
             match payload {
                 Payload::TypeSection(reader) => {

@@ -174,6 +174,8 @@ pub struct Recording {
     pub(crate) results: Vec<String>,
     /// Dumps written so far.
     pub(crate) dumps: Vec<String>,
+    /// Time and samples inside the probes themselves.
+    pub(crate) probe_time: (u64, u64),
 }
 
 impl Recording {
@@ -194,6 +196,7 @@ impl Recording {
             call_gc: (0, 0),
             results: Vec::new(),
             dumps: Vec::new(),
+            probe_time: (0, 0),
         }
     }
 
@@ -202,22 +205,27 @@ impl Recording {
         self.memory.is_some()
     }
 
-    /// Instrument mode: `ns` of time (one sample) in probe-runtime context
-    /// `node`. The root (nothing running) is not charged.
-    pub fn sample_context(&mut self, node: u32, ns: u64) {
-        let Cpu::Contexts { time, samples } = &mut self.cpu else {
+    /// Instrument mode: `ns` of time over `samples` samples in context
+    /// `node`, for samplers that aggregate on their own thread.
+    pub fn add_context_time(&mut self, node: u32, ns: u64, samples: u64) {
+        let Cpu::Contexts { time, samples: s } = &mut self.cpu else {
             return;
         };
-        if node == wprof_instrument::abi::ROOT_NODE {
+        if node == wprof_instrument::abi::ROOT_NODE || samples == 0 {
+            return;
+        }
+        if node == wprof_instrument::abi::PROBE_CONTEXT {
+            self.probe_time.0 += ns;
+            self.probe_time.1 += samples;
             return;
         }
         let i = node as usize;
         if time.len() <= i {
             time.resize(i + 1, 0);
-            samples.resize(i + 1, 0);
+            s.resize(i + 1, 0);
         }
         time[i] += ns;
-        samples[i] += 1;
+        s[i] += samples;
     }
 
     /// Sample mode: `ns` of time (one sample) in the stack `frames`

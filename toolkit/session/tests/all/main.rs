@@ -96,7 +96,6 @@ fn the_plan_says_what_to_call() {
     let s = Session::new(&wat(LIB), invoking("add", &["-5", "0.5"])).unwrap();
     let Plan::Invoke {
         export,
-        args,
         repeat,
         initialize,
         results,

@@ -1,6 +1,9 @@
 //! Semantics preserved at scale: random valid modules (wasm-smith) give the
 //! same results, traps, globals and memory before and after instrumentation
 //! (every other seed with memory probes too, which rewrites `memory.grow`).
+//! And the probes balance: an export that returns normally leaves the
+//! runtime's current context where it found it, at the root, which the
+//! guest cannot observe but every profile depends on.
 //!
 //! `WPROF_DIFF_CASES` sets how many modules (default 300; the dedicated run in
 //! the README uses thousands), `WPROF_DIFF_SEED` shifts the seeds.
@@ -35,6 +38,9 @@ fn engine() -> Engine {
     c.wasm_exceptions(true);
     c.wasm_tail_call(true);
     c.wasm_function_references(true);
+    // The probe runtime keeps the current context in a shared memory.
+    c.wasm_threads(true);
+    c.shared_memory(true);
     Engine::new(&c).unwrap()
 }
 
@@ -78,14 +84,20 @@ fn show_err(e: &wasmtime::Error) -> String {
 }
 
 /// Everything observable from outside: each export called once in order
-/// with default arguments, then exported globals and memory contents.
-fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
+/// with default arguments, then exported globals and memory contents. When
+/// `instrumented`, also the calls (and the start function) that returned with
+/// the runtime's context not back at the root.
+fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<String>) {
     let module = Module::new(engine, wasm).expect("module compiles");
     let mut store = Store::new(engine, ());
     let mut linker: Linker<()> = Linker::new(engine);
+    let mut context = None;
     if instrumented {
         let rt = Module::new(engine, abi::runtime_wasm()).unwrap();
         let rt = Instance::new(&mut store, &rt, &[]).unwrap();
+        let current = rt.get_typed_func::<(), i32>(&mut store, abi::CURRENT);
+        let leave = rt.get_typed_func::<i32, ()>(&mut store, abi::LEAVE);
+        context = Some((current.unwrap(), leave.unwrap()));
         let n = wprof_instrument::Manifest::from_module(wasm)
             .unwrap()
             .unwrap()
@@ -115,10 +127,20 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
         linker.func_wrap(MODULE, GC_CYCLE, || {}).unwrap();
     }
     let mut log = String::new();
+    let mut unbalanced = Vec::new();
+    let mut check = |store: &mut Store<()>, what: &str| {
+        if let Some((current, _)) = &context {
+            match current.call(&mut *store, ()).unwrap() as u32 {
+                abi::ROOT_NODE => {}
+                node => unbalanced.push(format!("{what} returned in context node {node}")),
+            }
+        }
+    };
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
-        Err(e) => return format!("instantiate: {}", show_err(&e)),
+        Err(e) => return (format!("instantiate: {}", show_err(&e)), Vec::new()),
     };
+    check(&mut store, "the start function");
     let exports: Vec<(String, wasmtime::Extern)> = instance
         .exports(&mut store)
         .map(|e| (e.name().to_string(), e.into_extern()))
@@ -132,10 +154,16 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
                 continue;
             };
             let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+            // A trap or an uncaught exception skips exits by design (the host
+            // reads the tree as it was); start the next call at the root.
+            if let Some((_, leave)) = &context {
+                leave.call(&mut store, abi::ROOT_NODE as i32).unwrap();
+            }
             match f.call(&mut store, &params, &mut results) {
                 Ok(()) => {
                     let r: Vec<String> = results.iter().map(show).collect();
                     let _ = writeln!(log, "{name}: ok {}", r.join(" "));
+                    check(&mut store, &format!("export {name}"));
                 }
                 Err(e) => {
                     let _ = writeln!(log, "{name}: {}", show_err(&e));
@@ -158,7 +186,7 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> String {
             _ => {}
         }
     }
-    log
+    (log, unbalanced)
 }
 
 #[test]
@@ -188,11 +216,16 @@ fn random_modules_behave_the_same_instrumented() {
         let instrumented = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: instrumenting failed: {e}"))
             .wasm;
-        let before = observe(&engine, &original, false);
-        let after = observe(&engine, &instrumented, true);
+        let (before, _) = observe(&engine, &original, false);
+        let (after, unbalanced) = observe(&engine, &instrumented, true);
         assert_eq!(
             before, after,
             "seed {seed}: behaviour differs after instrumentation"
+        );
+        assert!(
+            unbalanced.is_empty(),
+            "seed {seed}: an exit probe was skipped: {}",
+            unbalanced.join("; ")
         );
         checked += 1;
     }
