@@ -58,10 +58,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `wprof report | head` closing the pipe is not an error.
+/// `wprof report | head` closing the pipe is not an error (also when JSON
+/// output hit it, which serde_json wraps in its own error).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }

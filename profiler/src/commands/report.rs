@@ -12,7 +12,7 @@ use wprof_session::outputs;
 const AFTER_HELP: &str = "\
 Examples:
   wprof report wprof-out
-  wprof report wprof-out/cpu.pb.gz --top 50
+  wprof report wprof-out/cpu.pb.gz --top 50 --sort self
 
 Exit status:
   0 on success, 1 when the profile cannot be read, 2 on a bad command line.";
@@ -27,6 +27,22 @@ pub struct ReportCommand {
     /// How many functions to show.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
+
+    /// Order by total time (the hottest subtrees), self time or calls.
+    #[arg(long, value_enum, default_value_t = SortBy::Total)]
+    pub sort: SortBy,
+}
+
+/// See `ReportCommand::sort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortBy {
+    /// Time with the function anywhere on the stack.
+    Total,
+    /// Time in the function itself.
+    #[value(name = "self")]
+    Self_,
+    /// Exact calls (instrument mode).
+    Calls,
 }
 
 impl ReportCommand {
@@ -41,7 +57,12 @@ impl ReportCommand {
             std::fs::read(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
         let profile = pprof::read(&bytes, &path.display().to_string())
             .with_context(|| format!("`{}` is not a pprof profile", path.display()))?;
-        let rows = report::top(&profile, self.top);
+        let sort = match self.sort {
+            SortBy::Total => report::Sort::Total,
+            SortBy::Self_ => report::Sort::Self_,
+            SortBy::Calls => report::Sort::Calls,
+        };
+        let rows = report::top(&profile, self.top, sort);
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

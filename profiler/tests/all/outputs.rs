@@ -125,6 +125,18 @@ fn report_reads_pprof_back() {
         Some("21891"),
         "calls column: {row}"
     );
+    // The default order is total time: the hottest subtree's root comes
+    // before its leaves; --sort calls puts the most-called function first.
+    let first = |args: &[&str]| -> String {
+        let mut full = vec!["report", dir.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let out = wprof(&full);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).lines().nth(2).unwrap_or_default().to_string()
+    };
+    assert!(first(&["--sort", "calls"]).ends_with(" fib::fib"));
+    let top = first(&[]);
+    assert!(top.contains("100.00%"), "the root of all time first: {top}");
     // Header line, column line, then at most --top rows.
     let out = wprof(&[
         "report",
@@ -182,4 +194,32 @@ fn pprof_opens_in_go_tool_pprof() {
         first.ends_with(" hot::hot_loop"),
         "hottest row: {first}\n{cpu}"
     );
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_exit() {
+    use std::process::{Command, Stdio};
+    let (out, _, dir) = run_profile(
+        "closed-pipe",
+        &["--memory", rust_guest("memory").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dump = dir.join("heap-exit.wheap");
+    for args in [
+        vec!["heap", "show", "--json", dump.to_str().unwrap()],
+        vec!["heap", "show", dump.to_str().unwrap()],
+        vec!["report", dir.to_str().unwrap()],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wprof"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // No reader: the first write fails with EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
 }

@@ -37,6 +37,9 @@ pub fn write(profile: &Profile, options: &Options, out: impl Write) -> Result<()
         .unwrap_or_else(|| format!("wprof: {}", profile.module));
     opts.subtitle = note.map(str::to_string);
     opts.count_name = unit.to_string();
+    // Widths stay in nanoseconds: inferno's `factor` would show µs, but it
+    // computes percentages from the rounded scaled counts (a frame of 2.5 µs
+    // over 2.6 µs reads "3 µs, 115%"), so the tooltips would lie.
     opts.deterministic = true;
     opts.hash = true;
     if lines.is_empty() {

@@ -21,8 +21,22 @@ pub struct Row {
     pub total_pct: f64,
 }
 
-/// The `top` rows ordered by self time (then total time, then calls).
-pub fn top(profile: &Profile, top: usize) -> Vec<Row> {
+/// What the table is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Total time (function anywhere on the stack), so the hottest
+    /// subtree's root is in the table even when its own time is small.
+    #[default]
+    Total,
+    /// Time in the function itself.
+    Self_,
+    /// Exact calls.
+    Calls,
+}
+
+/// The `top` rows ordered by `sort`, ties broken by the other columns and
+/// the name.
+pub fn top(profile: &Profile, top: usize, sort: Sort) -> Vec<Row> {
     let stats = profile.function_stats();
     let all = profile.sampled_ns().max(1) as f64;
     let mut rows: Vec<Row> = profile
@@ -40,11 +54,15 @@ pub fn top(profile: &Profile, top: usize) -> Vec<Row> {
         })
         .collect();
     rows.sort_by(|a, b| {
-        b.self_ns
-            .cmp(&a.self_ns)
-            .then(b.total_ns.cmp(&a.total_ns))
-            .then(b.calls.cmp(&a.calls))
-            .then(a.name.cmp(&b.name))
+        let by_self = b.self_ns.cmp(&a.self_ns);
+        let by_total = b.total_ns.cmp(&a.total_ns);
+        let by_calls = b.calls.cmp(&a.calls);
+        match sort {
+            Sort::Total => by_total.then(by_self).then(by_calls),
+            Sort::Self_ => by_self.then(by_total).then(by_calls),
+            Sort::Calls => by_calls.then(by_total).then(by_self),
+        }
+        .then(a.name.cmp(&b.name))
     });
     rows.truncate(top);
     rows

@@ -67,6 +67,10 @@ const fn flag(long: &'static str, value: Option<&'static str>, help: &'static st
     }
 }
 
+/// Calling-context capacities the probe runtime's 32-bit arithmetic can
+/// size (`--max-contexts`).
+pub const MAX_CONTEXTS: std::ops::RangeInclusive<u32> = 16..=(1 << 26);
+
 /// Default output directory.
 pub const DEFAULT_OUT: &str = "wprof-out";
 
@@ -433,7 +437,10 @@ impl RunOptions {
             .transpose()?;
         let max_contexts = args
             .one("max-contexts")?
-            .map(|v| integer("max-contexts", v, 16, 1 << 26))
+            .map(|v| {
+                let (min, max) = (*MAX_CONTEXTS.start(), *MAX_CONTEXTS.end());
+                integer("max-contexts", v, min.into(), max.into())
+            })
             .transpose()?
             .map_or(wprof_instrument::abi::DEFAULT_NODE_CAP, |n| n as u32);
         let dump_at = args

@@ -189,6 +189,15 @@ impl Session {
     /// unless it already is an artifact. Every user error is found here,
     /// before the host compiles anything.
     pub fn new(bytes: &[u8], options: RunOptions) -> Result<Session, Error> {
+        // Hosts without a command line (a page) set options directly.
+        if !cli::MAX_CONTEXTS.contains(&options.max_contexts) {
+            return Err(Error::Setup(format!(
+                "max_contexts must be in {}..={}, not {}",
+                cli::MAX_CONTEXTS.start(),
+                cli::MAX_CONTEXTS.end(),
+                options.max_contexts
+            )));
+        }
         let wasm = module::read(bytes, &options.module)?;
         let info = ModuleInfo::parse(&wasm).map_err(Error::Invalid)?;
         let manifest = Manifest::from_module(&wasm).map_err(Error::Instrument)?;
