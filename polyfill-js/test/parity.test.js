@@ -155,7 +155,8 @@ function foldedWithout(folded, frames) {
 }
 
 /**
- * The call-count part of a summary: every function, order-independent.
+ * The call-count part of a summary: every counted function, order-independent
+ * (host-call frames such as `fd_write` have time only, and only when sampled).
  * @param {any} s
  * @param {string[]} [skip] functions whose counts are left out
  */
@@ -164,6 +165,7 @@ function callProfile(s, skip = []) {
     mode: s.mode,
     exit: { kind: s.exit.kind, code: s.exit.code },
     functions: s.functions
+      .filter((/** @type {any} */ f) => f.calls !== null)
       .map((/** @type {any} */ f) => `${f.index ?? '-'} ${f.name} ${skip.includes(f.name) ? '(host-dependent)' : f.calls}`)
       .sort(),
     contexts: s.contexts,

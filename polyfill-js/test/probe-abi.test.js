@@ -26,10 +26,10 @@ test('the probe runtime exports every name the ABI gives', () => {
   const abi = readAbi(toolkit);
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(toolkit.probeRuntime()));
   const kinds = Object.fromEntries(exports.map((e) => [e.name, e.kind]));
-  for (const f of [abi.enter, abi.leave, abi.current, ...abi.leaveValue]) assert.equal(kinds[f], 'function', f);
+  for (const f of [abi.enter, abi.leave, abi.current, abi.hostEnter, abi.hostLeave, ...abi.leaveValue]) assert.equal(kinds[f], 'function', f);
   assert.equal(kinds[abi.runtime.init], 'function');
   assert.equal(kinds[abi.runtime.memory], 'memory');
-  for (const g of ['nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr']) {
+  for (const g of ['nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr', 'hostAddr']) {
     assert.equal(kinds[/** @type {string} */ (abi.runtime[/** @type {'nodeCount'} */ (g)])], 'global', g);
   }
   assert.ok(abi.defaultNodeCap > 0 && abi.rootNode !== abi.overflowNode);
@@ -40,7 +40,7 @@ test('an artifact imports exactly the probes and states the ABI version', () => 
   const original = wasm('(module (func $f (export "f") (result i32) i32.const 1) (memory (export "memory") 1))');
   const module = new WebAssembly.Module(toolkit.instrument(original, false, false));
   const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-  const probes = [abi.enter, abi.leave, abi.current, ...abi.leaveValue];
+  const probes = [abi.enter, abi.leave, abi.current, abi.hostEnter, abi.hostLeave, ...abi.leaveValue];
   assert.deepEqual(imports, probes.map((f) => `${abi.importModule}.${f}:function`).sort());
   const [section, ...more] = WebAssembly.Module.customSections(module, abi.section);
   assert.equal(more.length, 0);
@@ -139,6 +139,8 @@ test('the probe host names no ABI constant itself', () => {
     abi.enter,
     abi.leave,
     abi.current,
+    abi.hostEnter,
+    abi.hostLeave,
     ...abi.leaveValue,
     abi.section,
     abi.wasiModule,

@@ -107,13 +107,14 @@ test('a trap leaves the context deep until the host resets it', () => {
 });
 
 test('a full tree cuts new stacks at [truncated]; per-function calls stay exact', () => {
-  const { session, runtime, exports } = setup({ maxContexts: 4 });
-  assert.equal(exports.fib(12), 144);
+  // The smallest tree the session allows; fib(20) recurses 20 deep.
+  const { session, runtime, exports } = setup({ maxContexts: 16 });
+  assert.equal(exports.fib(20), 6765);
   const overflow = runtime.view()[4];
   assert.ok(overflow > 0n);
   const { folded, summary, truncatedCalls } = outputs(session, runtime);
   assert.ok(folded.includes('[truncated]'), folded);
-  assert.equal(summary.functions.find((/** @type {any} */ f) => f.name === 'fib').calls, 465);
+  assert.equal(summary.functions.find((/** @type {any} */ f) => f.name === 'fib').calls, 21891);
   assert.equal(BigInt(summary.contexts.truncated_calls), overflow);
   assert.equal(BigInt(truncatedCalls), overflow);
 });
@@ -193,7 +194,7 @@ test('probe events stay in wasm: the toolkit is called a fixed number of times p
   // The artifact's probe imports are the runtime's own wasm exports, not JS.
   const runtime = new ProbeRuntime(toolkit, abi, { functions: 3, nodeCap: 64 });
   const linked = /** @type {Record<string, unknown>} */ (runtime.imports[abi.importModule]);
-  for (const f of [abi.enter, abi.leave, abi.current, ...abi.leaveValue]) {
+  for (const f of [abi.enter, abi.leave, abi.current, abi.hostEnter, abi.hostLeave, ...abi.leaveValue]) {
     assert.equal(linked[f], runtime.instance.exports[f], f);
   }
 });

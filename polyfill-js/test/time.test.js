@@ -72,3 +72,18 @@ test('a loop-free leaf gets its own time in Node, as V8 measures it', async () =
   assert.doesNotMatch(svg, /widths are call counts/, 'the flamegraph is drawn by time');
   assert.ok(readFileSync(join(out, 'cpu.folded'), 'utf8').includes('_start;work;leaf '), 'cpu.folded has time');
 });
+
+test('time in a WASI call is a frame under its caller in Node', () => {
+  const out = join(scratch, 'write');
+  const guest = fileURLToPath(new URL('../../tests/guests/wat/write.wat', import.meta.url));
+  // 800 MB of guest output: not for a pipe buffer.
+  const r = spawnSync(process.execPath, [cli, 'run', '--out', out, guest], { stdio: ['ignore', 'ignore', 'pipe'] });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  const folded = readFileSync(join(out, 'cpu.folded'), 'utf8');
+  const inWrite = folded
+    .split('\n')
+    .filter((l) => l.startsWith('_start;emit;fd_write '))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  assert.ok(inWrite * 2 > summary.cpu.sampled_ns, `fd_write under emit has ${inWrite} of ${summary.cpu.sampled_ns} ns:\n${folded}`);
+});

@@ -71,16 +71,24 @@ const RUNNING: u8 = 0;
 const TIMED_OUT: u8 = 1;
 const INTERRUPTED: u8 = 2;
 
-/// The probe runtime's current-context word.
+/// The probe runtime's current-context and host-call words.
 #[derive(Clone)]
 struct Word {
     memory: SharedMemory,
     addr: usize,
+    host: usize,
 }
 
 impl Word {
     fn load(&self) -> u32 {
         shared::load_u32(&self.memory, self.addr).unwrap_or(abi::ROOT_NODE)
+    }
+
+    /// The imported function being called now, if any.
+    fn host_call(&self) -> Option<u32> {
+        shared::load_u32(&self.memory, self.host)
+            .filter(|&v| v != 0)
+            .map(|v| v - 1)
     }
 }
 
@@ -108,8 +116,9 @@ impl MemoryProbeHost for Host {
 }
 
 impl Host {
-    /// Sample mode: charges the time since the last tick to the stack now.
-    fn tick(&mut self, now: Instant, backtrace: &WasmBacktrace) {
+    /// Sample mode: charges the time since the last tick to the stack now,
+    /// with `host` (an imported function being called) as its leaf.
+    fn tick(&mut self, now: Instant, backtrace: &WasmBacktrace, host: Option<u32>) {
         let delta = now.saturating_duration_since(self.last).as_nanos() as u64;
         self.last = now;
         let frames = backtrace.frames();
@@ -118,7 +127,7 @@ impl Host {
         }
         let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
         self.rec.sample_stack(
-            frames.iter().rev().map(|f| f.func_index()),
+            frames.iter().rev().map(|f| f.func_index()).chain(host),
             truncated,
             delta,
         );
@@ -198,7 +207,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     store.epoch_deadline_callback(move |mut cx| {
         if sampling {
             let backtrace = WasmBacktrace::capture(&cx);
-            cx.data_mut().tick(Instant::now(), &backtrace);
+            cx.data_mut().tick(Instant::now(), &backtrace, None);
         }
         match cx.data().stop.load(Ordering::Relaxed) {
             TIMED_OUT => Err(wasmtime::Error::new(Stopped::Timeout)),
@@ -229,14 +238,17 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
             let memory = rt
                 .get_shared_memory(&mut store, abi::runtime_exports::MEMORY)
                 .context("probe runtime: no shared memory")?;
-            let addr = rt
-                .get_global(&mut store, abi::runtime_exports::CUR_ADDR)
-                .and_then(|g| g.get(&mut store).i32())
-                .context("probe runtime: no `cur_addr`")?;
-            store.data_mut().cur = Some(Word {
-                memory,
-                addr: addr as usize,
-            });
+            let mut addr = |name: &str| {
+                rt.get_global(&mut store, name)
+                    .and_then(|g| g.get(&mut store).i32())
+                    .map(|a| a as usize)
+                    .with_context(|| format!("probe runtime: no `{name}`"))
+            };
+            let (addr, host) = (
+                addr(abi::runtime_exports::CUR_ADDR)?,
+                addr(abi::runtime_exports::HOST_ADDR)?,
+            );
+            store.data_mut().cur = Some(Word { memory, addr, host });
             Some(rt)
         }
         None => None,
@@ -323,6 +335,9 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
         rec.add_context_time(node as u32, ns, samples);
     }
     rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
+    for (&(node, import), &(ns, samples)) in &seen.host {
+        rec.add_host_time(node, import, ns, samples);
+    }
 
     let exit = match outcome {
         Ok(()) => Exit::code(0),
@@ -498,6 +513,8 @@ struct Sampler {
 struct Samples {
     contexts: Vec<(u64, u64)>,
     probe: (u64, u64),
+    /// By (context, imported function index).
+    host: std::collections::HashMap<(u32, u32), (u64, u64)>,
 }
 
 impl Sampler {
@@ -510,6 +527,7 @@ impl Sampler {
             let mut acc: Vec<(u64, u64)> = Vec::new();
             let mut last = Instant::now();
             let mut probe = (0u64, 0u64);
+            let mut host = std::collections::HashMap::new();
             let mut charge = |last: &mut Instant, word: &Word| {
                 let now = Instant::now();
                 let ns = now.saturating_duration_since(*last).as_nanos() as u64;
@@ -517,6 +535,8 @@ impl Sampler {
                 let node = word.load();
                 let slot = if node == abi::PROBE_CONTEXT {
                     &mut probe
+                } else if let Some(import) = word.host_call() {
+                    host.entry((node, import)).or_insert((0, 0))
                 } else {
                     let i = node as usize;
                     if acc.len() <= i {
@@ -553,6 +573,7 @@ impl Sampler {
             Samples {
                 contexts: acc,
                 probe,
+                host,
             }
         });
         Sampler { done, thread }

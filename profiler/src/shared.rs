@@ -1,8 +1,8 @@
-//! Reading the probe runtime's shared memory from the host: the
-//! current-context word from the sampler thread, and a copy of the tree.
+//! The probe runtime's shared memory from the host: the current-context and
+//! host-call words (read by the sampler thread), and a copy of the tree.
 //!
 //! wasmtime hands shared memory out as `&[UnsafeCell<u8>]` and says it must
-//! be read through atomics, cast unsafely; these two functions are the only
+//! be read through atomics, cast unsafely; these functions are the only
 //! unsafe code of wprof, kept here with their reasons.
 #![allow(unsafe_code)]
 

@@ -1,8 +1,9 @@
 // Node's CPU sampler for instrument mode: a worker thread reads the probe
-// runtime's current-context word (an Int32Array over its shared memory)
-// every interval with `Atomics.load` and charges the time since its last
-// read to that context — the same sampling the native runner's thread does,
-// so a loop-free function gets its own time in Node too.
+// runtime's current-context and host-call words (an Int32Array over its
+// shared memory) every interval with `Atomics.load` and charges the time
+// since its last read to that context, or to the import it is calling —
+// the same sampling the native runner's thread does, so a loop-free
+// function gets its own time in Node too and WASI calls show as frames.
 //
 // The guest runs synchronously on the main thread, which therefore cannot
 // receive messages: start and stop are handshakes over a small shared
@@ -10,9 +11,9 @@
 // into a shared result buffer.
 //
 // Example:
-//   const sampler = startSampler(runtime.memory, runtime.curIndex, 100_000);
+//   const sampler = startSampler(runtime.memory, runtime.curIndex, runtime.hostIndex, 100_000);
 //   …run the guest…
-//   session.samples(sampler.stop());   // [node, ns, samples] triples
+//   session.samples(sampler.stop());   // [node, import + 1 or 0, ns, samples]
 
 import { Worker } from 'node:worker_threads';
 
@@ -22,7 +23,7 @@ const MAX_CONTEXTS = 1 << 16;
 // Control words: 0 stop requested, 1 ready, 2 done, 3 triples written.
 const WORKER = `
 const { workerData } = require('node:worker_threads');
-const { memory, curIndex, intervalMs, control, out } = workerData;
+const { memory, curIndex, hostIndex, intervalMs, control, out } = workerData;
 const words = new Int32Array(memory);
 const ctl = new Int32Array(control);
 const res = new Float64Array(out);
@@ -30,11 +31,11 @@ const acc = new Map();
 let last = process.hrtime.bigint();
 const charge = () => {
   const now = process.hrtime.bigint();
-  const node = Atomics.load(words, curIndex) >>> 0;
-  const a = acc.get(node) ?? [0, 0];
+  const key = (Atomics.load(words, curIndex) >>> 0) + ':' + (Atomics.load(words, hostIndex) >>> 0);
+  const a = acc.get(key) ?? [0, 0];
   a[0] += Number(now - last);
   a[1] += 1;
-  acc.set(node, a);
+  acc.set(key, a);
   last = now;
 };
 Atomics.store(ctl, 1, 1);
@@ -44,9 +45,10 @@ while (Atomics.load(ctl, 0) === 0) {
   charge();
 }
 let n = 0;
-for (const [node, [ns, samples]] of acc) {
-  if (n * 3 + 3 > res.length) break;
-  res.set([node, ns, samples], n * 3);
+for (const [key, [ns, samples]] of acc) {
+  if (n * 4 + 4 > res.length) break;
+  const [node, host] = key.split(':').map(Number);
+  res.set([node, host, ns, samples], n * 4);
   n++;
 }
 Atomics.store(ctl, 3, n);
@@ -55,19 +57,20 @@ Atomics.notify(ctl, 2);
 `;
 
 /**
- * Starts sampling `memory`'s word at `curIndex` every `intervalNs`.
+ * Starts sampling `memory`'s words every `intervalNs`.
  * @param {WebAssembly.Memory} memory the probe runtime's shared memory
  * @param {number} curIndex index of the current-context word in an Int32Array
+ * @param {number} hostIndex index of the host-call word
  * @param {number} intervalNs
- * @returns {{ stop(): Float64Array }} stop returns `[node, ns, samples]` triples
+ * @returns {{ stop(): Float64Array }} stop returns `[node, host, ns, samples]` records
  */
-export function startSampler(memory, curIndex, intervalNs) {
+export function startSampler(memory, curIndex, hostIndex, intervalNs) {
   const control = new SharedArrayBuffer(16);
-  const out = new SharedArrayBuffer(MAX_CONTEXTS * 3 * 8);
+  const out = new SharedArrayBuffer(MAX_CONTEXTS * 4 * 8);
   const ctl = new Int32Array(control);
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { memory: memory.buffer, curIndex, intervalMs: intervalNs / 1e6, control, out },
+    workerData: { memory: memory.buffer, curIndex, hostIndex, intervalMs: intervalNs / 1e6, control, out },
   });
   worker.unref();
   // Sample from the guest's first instruction on.
@@ -77,7 +80,7 @@ export function startSampler(memory, curIndex, intervalNs) {
       Atomics.store(ctl, 0, 1);
       Atomics.notify(ctl, 0);
       Atomics.wait(ctl, 2, 0, 10_000);
-      return new Float64Array(out, 0, Atomics.load(ctl, 3) * 3).slice();
+      return new Float64Array(out, 0, Atomics.load(ctl, 3) * 4).slice();
     },
   };
 }

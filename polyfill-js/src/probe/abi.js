@@ -11,9 +11,11 @@
  * @property {string} leave `leave(saved)`: restores the context (hosts: to the root)
  * @property {string} current `current() -> context`
  * @property {string[]} leaveValue `leave_<t>(value, saved) -> value` per number type
+ * @property {string} hostEnter `host_enter(import)` before a call of the guest's own import
+ * @property {string} hostLeave `host_leave()` after it
  * @property {string} section custom section carrying the manifest
  * @property {{ init: string, memory: string, nodeCount: string, nodesBase: string,
- *   flatBase: string, overflow: string, curAddr: string }} runtime the probe runtime's exports the host reads
+ *   flatBase: string, overflow: string, curAddr: string, hostAddr: string }} runtime the probe runtime's exports the host reads
  * @property {number} rootNode context of "no function" (reset between export calls)
  * @property {number} overflowNode context absorbing calls once the tree is full
  * @property {number} probeContext the current-context word's value while a probe runs
@@ -31,8 +33,8 @@
  */
 export function readAbi(toolkit) {
   const abi = JSON.parse(toolkit.probeAbi());
-  const strings = ['importModule', 'enter', 'leave', 'current', 'section', 'wasiModule'];
-  const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr'];
+  const strings = ['importModule', 'enter', 'leave', 'current', 'hostEnter', 'hostLeave', 'section', 'wasiModule'];
+  const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr', 'hostAddr'];
   const numbers = ['version', 'rootNode', 'overflowNode', 'probeContext', 'defaultNodeCap'];
   // A toolkit built from another ABI revision must fail here, loudly, rather
   // than read a tree with the wrong layout.

@@ -55,10 +55,12 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  */
 
 /**
- * Starts sampling the probe runtime's current-context word (index `curIndex`
- * of an Int32Array over `memory`) every `intervalNs` on another thread; `stop`
- * returns `[node, ns, samples]` triples.
- * @typedef {(memory: WebAssembly.Memory, curIndex: number, intervalNs: number) => { stop(): Float64Array }} Sampler
+ * Starts sampling the probe runtime's current-context and host-call words
+ * (indices `curIndex`, `hostIndex` of an Int32Array over `memory`) every
+ * `intervalNs` on another thread; `stop` returns `[node, host, ns, samples]`
+ * records (`host`: 1 + the import being called, 0 = none).
+ * @typedef {(memory: WebAssembly.Memory, curIndex: number, hostIndex: number, intervalNs: number)
+ *   => { stop(): Float64Array }} Sampler
  */
 
 /**
@@ -128,7 +130,12 @@ function run(toolkit, session, options) {
   // Sampling needs the runtime's memory to be shared with another thread.
   const sampler =
     runtime && options.sampler && runtime.memory.buffer instanceof SharedArrayBuffer
-      ? options.sampler(runtime.memory, runtime.curIndex, /** @type {{ interval_ns: number }} */ (options.options).interval_ns)
+      ? options.sampler(
+          runtime.memory,
+          runtime.curIndex,
+          runtime.hostIndex,
+          /** @type {{ interval_ns: number }} */ (options.options).interval_ns,
+        )
       : null;
   const started = performance.now();
   /** @type {Exit} */

@@ -43,6 +43,8 @@ export class ProbeRuntime {
     this.memory = memory;
     /** Index of the current-context word in an Int32Array over the memory. */
     this.curIndex = /** @type {number} */ (this.global(abi.runtime.curAddr).value) >>> 2;
+    /** Index of the host-call word (1 + the import being called, 0 = none). */
+    this.hostIndex = /** @type {number} */ (this.global(abi.runtime.hostAddr).value) >>> 2;
     this.leave = /** @type {(context: number) => void} */ (this.export(abi.leave));
     /** The import object entries for the artifact's probe imports. */
     this.imports = { [abi.importModule]: this.instance.exports };

@@ -28,7 +28,7 @@
  * @property {boolean} hasMemory the module has memory probes
  * @property {boolean} instrumentedHere false when the input already was an artifact
  * @property {(batch: Float64Array) => void} record
- * @property {(triples: Float64Array) => void} samples
+ * @property {(records: Float64Array) => void} samples `[node, host, ns, samples]` records
  * @property {(n: number) => boolean} dumpDue
  * @property {(memory: Uint8Array, nodeCount: number, nodesBase: number, flatBase: number,
  *   overflow: bigint, memoryBytes: number | undefined) => void} dump

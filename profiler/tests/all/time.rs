@@ -90,3 +90,21 @@ fn a_loop_free_leaf_gets_its_own_time() {
         reference * 100.0
     );
 }
+
+#[test]
+fn time_in_a_host_call_is_a_frame_under_its_caller() {
+    let guest = repo().join("tests/guests/wat/write.wat");
+    let (out, summary, dir) = run_profile("time-host-call", &[guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sampled = summary["cpu"]["sampled_ns"].as_u64().unwrap();
+    let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+    let in_write: u64 = folded
+        .lines()
+        .filter_map(|l| l.strip_prefix("_start;emit;fd_write "))
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert!(
+        in_write * 2 > sampled,
+        "fd_write under emit has {in_write} of {sampled} ns:\n{folded}"
+    );
+}

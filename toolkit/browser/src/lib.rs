@@ -66,6 +66,8 @@ pub fn probe_abi_json() -> serde_json::Value {
         "enter": abi::ENTER,
         "leave": abi::LEAVE,
         "current": abi::CURRENT,
+        "hostEnter": abi::HOST_ENTER,
+        "hostLeave": abi::HOST_LEAVE,
         "leaveValue": abi::LEAVE_VALUE.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         "section": abi::SECTION,
         "runtime": {
@@ -76,6 +78,7 @@ pub fn probe_abi_json() -> serde_json::Value {
             "flatBase": rt::FLAT_BASE,
             "overflow": rt::OVERFLOW,
             "curAddr": rt::CUR_ADDR,
+            "hostAddr": rt::HOST_ADDR,
         },
         "probeContext": abi::PROBE_CONTEXT,
         "rootNode": abi::ROOT_NODE,
@@ -257,16 +260,23 @@ impl Session {
         self.recording()?.record_batch(batch).map_err(js)
     }
 
-    /// Records what a CPU sampler saw: `[node, ns, samples]` triples per
-    /// probe-runtime context (the ABI's `probeContext` for time inside the
-    /// probes).
-    pub fn samples(&mut self, triples: &[f64]) -> Result<(), JsError> {
-        if !triples.len().is_multiple_of(3) {
-            return Err(JsError::new("samples come in [node, ns, samples] triples"));
+    /// Records what a CPU sampler saw: `[node, host, ns, samples]` records
+    /// per probe-runtime context (the ABI's `probeContext` for time inside
+    /// the probes) and host call (`host`: 1 + the import's function index,
+    /// 0 = none).
+    pub fn samples(&mut self, records: &[f64]) -> Result<(), JsError> {
+        if !records.len().is_multiple_of(4) {
+            return Err(JsError::new(
+                "samples come in [node, host, ns, samples] records",
+            ));
         }
         let rec = self.recording()?;
-        for t in triples.chunks_exact(3) {
-            rec.add_context_time(t[0] as u32, t[1] as u64, t[2] as u64);
+        for r in records.chunks_exact(4) {
+            let (node, host, ns, samples) = (r[0] as u32, r[1] as u32, r[2] as u64, r[3] as u64);
+            match host.checked_sub(1) {
+                Some(import) => rec.add_host_time(node, import, ns, samples),
+                None => rec.add_context_time(node, ns, samples),
+            }
         }
         Ok(())
     }

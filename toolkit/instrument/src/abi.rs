@@ -5,7 +5,9 @@
 //! - imports `wprof.enter: (func (param i32) (result i32))`,
 //!   `wprof.leave: (func (param i32))`, `wprof.leave_<t>: (func (param t
 //!   i32) (result t))` for each number type and `wprof.current: (func
-//!   (result i32))` from the probe runtime ([`runtime_wasm`]),
+//!   (result i32))`, and around every call of its own imports
+//!   `wprof.host_enter: (func (param i32))` / `wprof.host_leave: (func)`,
+//!   from the probe runtime ([`runtime_wasm`]),
 //! - carries a `wprof.abi` custom section ([`Manifest`], JSON) that states the
 //!   ABI version and maps each probe function id to the original function
 //!   index and its demangled name.
@@ -39,6 +41,11 @@ pub const LEAVE_VALUE: &[(&str, &str)] = &[
     ("leave_f32", "f32"),
     ("leave_f64", "f64"),
 ];
+/// `host_enter(import)`: the module is about to call its imported function
+/// `import` (function index); marks the host-call word.
+pub const HOST_ENTER: &str = "host_enter";
+/// `host_leave()`: the imported function returned; clears the mark.
+pub const HOST_LEAVE: &str = "host_leave";
 /// `current() -> context`, for functions that re-establish their context
 /// where an exception is caught.
 pub const CURRENT: &str = "current";
@@ -82,6 +89,10 @@ pub mod runtime_exports {
     pub const MEMORY: &str = "memory";
     /// Byte offset of the current-context word (i32 global).
     pub const CUR_ADDR: &str = "cur_addr";
+    /// Byte offset of the host-call word (i32 global): hosts store 1 + the
+    /// called import's function index while it runs, 0 otherwise, so a
+    /// sampler can put host time under a frame of its own.
+    pub const HOST_ADDR: &str = "host_addr";
     /// Number of nodes in use (i32 global).
     pub const NODE_COUNT: &str = "node_count";
     /// Byte offset of the node array (i32 global).

@@ -109,6 +109,14 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .parse(wasm)
         .map_err(|e| Error::Module(format!("{e:#}")))?;
     let order = std::mem::take(&mut *order.lock().unwrap());
+    // Calls of the module's own imports (WASI, …) get host-call marks, so a
+    // sampler puts their time under a frame of their own.
+    let host_calls: std::collections::HashMap<FunctionId, u32> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| matches!(module.funcs.get(**id).kind, walrus::FunctionKind::Import(_)))
+        .map(|(index, &id)| (id, index as u32))
+        .collect();
 
     let enter_ty = module.types.add(&[ValType::I32], &[ValType::I32]);
     let (enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::ENTER, enter_ty);
@@ -129,11 +137,19 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
             (ty, module.add_import_func(abi::IMPORT_MODULE, name, fty).0)
         })
         .collect();
+    let host_ty = module.types.add(&[ValType::I32], &[]);
+    let (host_enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::HOST_ENTER, host_ty);
+    let host_leave_ty = module.types.add(&[], &[]);
+    let (host_leave, _) =
+        module.add_import_func(abi::IMPORT_MODULE, abi::HOST_LEAVE, host_leave_ty);
     let probes = rewrite::Probes {
         enter,
         leave,
         current,
         leave_value,
+        host_enter,
+        host_leave,
+        host_calls,
     };
 
     // The same names sample mode shows: one symbolizer for both modes.

@@ -34,6 +34,12 @@ pub(crate) struct Probes {
     pub current: FunctionId,
     /// `leave_<t>(value, saved) -> value` per number type `t`.
     pub leave_value: Vec<(ValType, FunctionId)>,
+    /// `host_enter(import)` and `host_leave()`, around calls of the
+    /// module's own imports.
+    pub host_enter: FunctionId,
+    pub host_leave: FunctionId,
+    /// The module's own imported functions and their function indices.
+    pub host_calls: std::collections::HashMap<FunctionId, u32>,
 }
 
 /// Wraps `func` (probe id `fid`) with entry and exit probes.
@@ -61,6 +67,7 @@ pub(crate) fn wrap_function(
         exit: restore(saved, probes.leave),
         landing: this.map(|l| restore(l, probes.leave)),
         landings: &landings,
+        probes,
     };
     ir::dfs_pre_order_mut(&mut fix, func, inner);
 
@@ -199,6 +206,7 @@ fn catch_label_mut(c: &mut TryTableCatch) -> &mut InstrSeqId {
 }
 
 struct Fix<'a> {
+    probes: &'a Probes,
     from: InstrSeqId,
     to: InstrSeqId,
     exit: Vec<Instr>,
@@ -216,7 +224,7 @@ impl VisitorMut for Fix<'_> {
                         | Instr::ReturnCall(_)
                         | Instr::ReturnCallIndirect(_)
                         | Instr::ReturnCallRef(_)
-                )
+                ) || matches!(i, Instr::Call(c) if self.probes.host_calls.contains_key(&c.func))
             });
         if !needs_rewrite {
             return;
@@ -243,6 +251,24 @@ impl VisitorMut for Fix<'_> {
                 Instr::ReturnCall(_) | Instr::ReturnCallIndirect(_) | Instr::ReturnCallRef(_) => {
                     out.extend(probe(&self.exit));
                     out.push((instr, loc));
+                }
+                // The arguments are already on the stack; the marks take
+                // and leave nothing there.
+                Instr::Call(ref c) if self.probes.host_calls.contains_key(&c.func) => {
+                    let import = self.probes.host_calls[&c.func];
+                    let enter = [
+                        Instr::Const(ir::Const {
+                            value: ir::Value::I32(import as i32),
+                        }),
+                        Instr::Call(ir::Call {
+                            func: self.probes.host_enter,
+                        }),
+                    ];
+                    out.extend(probe(&enter));
+                    out.push((instr, loc));
+                    out.extend(probe(&[Instr::Call(ir::Call {
+                        func: self.probes.host_leave,
+                    })]));
                 }
                 _ => {
                     let resume_after = self.landings.resumes_after(&instr);

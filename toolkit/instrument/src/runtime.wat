@@ -17,6 +17,10 @@
 ;; Memory layout (all little-endian), set up by `init`:
 ;;   [0, 4)                       the current context (`cur_addr`); -2 while
 ;;                                `enter` itself runs
+;;   [4, 8)                       the host call in progress (`host_addr`):
+;;                                1 + the import's function index, 0 = none;
+;;                                set by `host_enter`/`host_leave`, which the
+;;                                artifact calls around calls of its imports
 ;;   [nodes_base, +16*node_cap)   node n: parent u32, fid u32, calls u64
 ;;   [hash_base,  +4*hash_slots)  open addressing, slot = node index (0 = empty)
 ;;   [flat_base,  +8*n_funcs)     exact calls per function id, u64
@@ -30,6 +34,8 @@
 
   ;; Address of the current-context word.
   (global $cur_addr (export "cur_addr") i32 (i32.const 0))
+  ;; Address of the host-call word.
+  (global $host_addr (export "host_addr") i32 (i32.const 4))
   (global $node_count (export "node_count") (mut i32) (i32.const 2))
   (global $node_cap (export "node_cap") (mut i32) (i32.const 0))
   (global $hash_mask (mut i32) (i32.const 0))
@@ -76,6 +82,13 @@
     (global.set $node_count (i32.const 2))
     (i32.store (global.get $cur_addr) (i32.const 0))
     (i32.const 0))
+
+  ;; host_enter(import) / host_leave(): around a call of the guest's own
+  ;; import (WASI), so a sampler charges that time to a frame of its own.
+  (func (export "host_enter") (param $import i32)
+    (i32.store (global.get $host_addr) (i32.add (local.get $import) (i32.const 1))))
+  (func (export "host_leave")
+    (i32.store (global.get $host_addr) (i32.const 0)))
 
   ;; current() -> the current context: functions with exception handlers
   ;; keep their own context to re-establish it where a catch lands.

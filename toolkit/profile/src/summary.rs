@@ -63,7 +63,8 @@ pub struct FunctionSummary {
     pub name: String,
     /// Function index in the original module.
     pub index: Option<u32>,
-    /// Exact calls (instrument mode); `null` in sample mode.
+    /// Exact calls (instrument mode); `null` in sample mode and for frames
+    /// that are not counted (host calls).
     pub calls: Option<u64>,
     /// Time in the function itself.
     pub self_ns: u64,
@@ -97,7 +98,8 @@ impl Summary {
             .map(|(f, s)| FunctionSummary {
                 name: f.name.clone(),
                 index: f.index,
-                calls: (profile.mode == Mode::Instrument).then_some(s.calls),
+                // Host-call frames carry time only: their calls are not counted.
+                calls: (profile.mode == Mode::Instrument && f.calls.is_some()).then_some(s.calls),
                 self_ns: s.self_ns,
                 total_ns: s.total_ns,
                 self_samples: s.self_samples,
@@ -127,7 +129,18 @@ impl Summary {
             },
             functions,
             contexts: Contexts {
-                nodes: profile.tree.nodes.len() as u64 - 1,
+                nodes: match profile.mode {
+                    // The probes' contexts: host-call frames (sampled
+                    // time, no calls) and an unused `[truncated]` are not.
+                    Mode::Instrument => profile
+                        .tree
+                        .nodes
+                        .iter()
+                        .skip(1)
+                        .filter(|n| n.calls > 0)
+                        .count() as u64,
+                    Mode::Sample => profile.tree.nodes.len() as u64 - 1,
+                },
                 truncated_calls: profile.truncated_calls,
             },
             invoke: profile.invoke.clone(),

@@ -176,6 +176,8 @@ pub struct Finished {
 #[derive(Debug, Clone)]
 pub struct Session {
     options: RunOptions,
+    /// Function imports `(module, name)` by function index.
+    imports: Vec<(String, String)>,
     wasm: Vec<u8>,
     manifest: Option<Manifest>,
     symbols: Option<Symbols>,
@@ -222,6 +224,7 @@ impl Session {
             )));
         }
         let mut session = Session {
+            imports: info.function_imports.clone(),
             wasm: Vec::new(),
             manifest: None,
             symbols: None,
@@ -282,6 +285,17 @@ impl Session {
     /// What to call.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// The module's function imports as `(module, name, function index)`:
+    /// hosts that can, mark calls of them so their time shows as a frame of
+    /// its own (`fd_write` under the function that called it). Indices are
+    /// the same in the original and the artifact.
+    pub fn host_functions(&self) -> impl Iterator<Item = (&str, &str, u32)> {
+        self.imports
+            .iter()
+            .enumerate()
+            .map(|(i, (m, n))| (m.as_str(), n.as_str(), i as u32))
     }
 
     /// `false` when the input already was an artifact.
@@ -446,6 +460,13 @@ impl Session {
         lines
     }
 
+    /// A host-call frame: the import's name (`fd_write`).
+    fn host_name(&self, import: u32) -> String {
+        self.imports
+            .get(import as usize)
+            .map_or_else(|| format!("[import {import}]"), |(_, n)| n.clone())
+    }
+
     fn read_tree(&self, view: RuntimeView) -> Result<RuntimeTree, Error> {
         let n = self
             .manifest
@@ -475,6 +496,7 @@ impl Session {
                 Some(tree.calls_by_fid.get(i).copied().unwrap_or(0));
         }
         let truncated = profile.add_function("[truncated]", None);
+        profile.functions[truncated as usize].calls = Some(tree.overflow);
         // Runtime nodes are created parent first, so one pass maps them.
         let mut map = vec![ROOT; tree.nodes.len()];
         for (i, &(parent, fid, calls)) in tree.nodes.iter().enumerate().skip(1) {
@@ -487,6 +509,21 @@ impl Session {
             n.calls += if overflow { tree.overflow } else { calls };
             n.self_ns += time.get(i).copied().unwrap_or(0);
             n.samples += samples.get(i).copied().unwrap_or(0);
+        }
+        let mut host_frames = std::collections::HashMap::new();
+        let mut host_time: Vec<_> = rec.host_time.iter().collect();
+        host_time.sort_unstable_by_key(|(k, _)| **k);
+        for (&(node, import), &(ns, samples)) in host_time {
+            let Some(&parent) = map.get(node as usize) else {
+                continue;
+            };
+            let func = *host_frames
+                .entry(import)
+                .or_insert_with(|| profile.add_function(self.host_name(import), Some(import)));
+            let n = profile.tree.child(parent, func);
+            let n = &mut profile.tree.nodes[n as usize];
+            n.self_ns += ns;
+            n.samples += samples;
         }
         profile.truncated_calls = tree.overflow;
         profile.probe_ns = rec.probe_time.0;
@@ -507,6 +544,8 @@ impl Session {
             let func = *ids.entry(n.func).or_insert_with(|| {
                 if n.func == TRUNCATED_FRAME {
                     profile.add_function("[truncated]", None)
+                } else if (n.func as usize) < self.imports.len() {
+                    profile.add_function(self.host_name(n.func), Some(n.func))
                 } else {
                     let name = self
                         .symbols

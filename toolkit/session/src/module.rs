@@ -57,6 +57,8 @@ pub struct Signature {
 pub struct ModuleInfo {
     /// Imports as `(module, name)`.
     pub imports: Vec<(String, String)>,
+    /// Function imports as `(module, name)`, by function index.
+    pub function_imports: Vec<(String, String)>,
     /// Exported functions in export order, with their signatures.
     pub functions: Vec<(String, Signature)>,
     /// Whether memory 0 is exported as `memory` (WASI needs it).
@@ -97,6 +99,8 @@ impl ModuleInfo {
                         let import = import?;
                         if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
                             funcs.push(t);
+                            info.function_imports
+                                .push((import.module.to_string(), import.name.to_string()));
                         }
                         info.imports
                             .push((import.module.to_string(), import.name.to_string()));

@@ -176,6 +176,9 @@ pub struct Recording {
     pub(crate) dumps: Vec<String>,
     /// Time and samples inside the probes themselves.
     pub(crate) probe_time: (u64, u64),
+    /// Instrument mode: time and samples in host calls, by (context,
+    /// imported function index).
+    pub(crate) host_time: HashMap<(u32, u32), (u64, u64)>,
 }
 
 impl Recording {
@@ -197,6 +200,7 @@ impl Recording {
             results: Vec::new(),
             dumps: Vec::new(),
             probe_time: (0, 0),
+            host_time: HashMap::new(),
         }
     }
 
@@ -226,6 +230,18 @@ impl Recording {
         }
         time[i] += ns;
         s[i] += samples;
+    }
+
+    /// Instrument mode: `ns` over `samples` samples in a call of the
+    /// imported function `import` (its function index) made from context
+    /// `node`; profiles show it as a frame under that context.
+    pub fn add_host_time(&mut self, node: u32, import: u32, ns: u64, samples: u64) {
+        if samples == 0 {
+            return;
+        }
+        let e = self.host_time.entry((node, import)).or_default();
+        e.0 += ns;
+        e.1 += samples;
     }
 
     /// Sample mode: `ns` of time (one sample) in the stack `frames`

@@ -47,8 +47,10 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -76,7 +78,7 @@
     local.get 0
     call 3
   )
-  (func $br_multi_depth (;8;) (type 3) (param i32) (result i32)
+  (func $br_multi_depth (;10;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -106,7 +108,7 @@
     local.get 1
     call 3
   )
-  (func $br_nested (;9;) (type 3) (param i32) (result i32)
+  (func $br_nested (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -127,7 +129,7 @@
     local.get 1
     call 3
   )
-  (func $br_top (;10;) (type 3) (param i32) (result i32)
+  (func $br_top (;12;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -141,7 +143,7 @@
     local.get 1
     call 3
   )
-  (func $br_void (;11;) (type 0)
+  (func $br_void (;13;) (type 0)
     (local i32)
     i32.const 3
     call 0
@@ -156,7 +158,7 @@
     local.get 0
     call 1
   )
-  (func $mark (;12;) (type 0)
+  (func $mark (;14;) (type 0)
     (local i32)
     i32.const 0
     call 0

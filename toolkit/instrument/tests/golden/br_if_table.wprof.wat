@@ -59,8 +59,10 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -96,7 +98,7 @@
     local.get 0
     call 3
   )
-  (func $classify (;8;) (type 3) (param i32) (result i32)
+  (func $classify (;10;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 6
     call 0
@@ -119,7 +121,7 @@
     local.get 1
     call 3
   )
-  (func $clamp (;9;) (type 3) (param i32) (result i32)
+  (func $clamp (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -139,7 +141,7 @@
     local.get 1
     call 3
   )
-  (func $dispatch (;10;) (type 2) (param i32)
+  (func $dispatch (;12;) (type 2) (param i32)
     (local i32)
     i32.const 7
     call 0
@@ -158,7 +160,7 @@
     local.get 1
     call 1
   )
-  (func $under (;11;) (type 0)
+  (func $under (;13;) (type 0)
     (local i32)
     i32.const 0
     call 0
@@ -168,7 +170,7 @@
     local.get 0
     call 1
   )
-  (func $t1 (;12;) (type 0)
+  (func $t1 (;14;) (type 0)
     (local i32)
     i32.const 1
     call 0
@@ -178,7 +180,7 @@
     local.get 0
     call 1
   )
-  (func $t2 (;13;) (type 0)
+  (func $t2 (;15;) (type 0)
     (local i32)
     i32.const 2
     call 0
@@ -188,7 +190,7 @@
     local.get 0
     call 1
   )
-  (func $a (;14;) (type 0)
+  (func $a (;16;) (type 0)
     (local i32)
     i32.const 3
     call 0
@@ -198,7 +200,7 @@
     local.get 0
     call 1
   )
-  (func $b (;15;) (type 0)
+  (func $b (;17;) (type 0)
     (local i32)
     i32.const 4
     call 0

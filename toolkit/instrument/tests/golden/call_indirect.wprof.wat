@@ -28,24 +28,27 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func (result i32)))
-  (type (;1;) (func (param i32)))
-  (type $unop (;2;) (func (param i32) (result i32)))
-  (type (;3;) (func (param i32 i32) (result i32)))
-  (type (;4;) (func (param i64 i32) (result i64)))
-  (type (;5;) (func (param f32 i32) (result f32)))
-  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;0;) (func))
+  (type (;1;) (func (result i32)))
+  (type (;2;) (func (param i32)))
+  (type $unop (;3;) (func (param i32) (result i32)))
+  (type (;4;) (func (param i32 i32) (result i32)))
+  (type (;5;) (func (param i64 i32) (result i64)))
+  (type (;6;) (func (param f32 i32) (result f32)))
+  (type (;7;) (func (param f64 i32) (result f64)))
   (import "wprof" "enter" (func (;0;) (type $unop)))
-  (import "wprof" "leave" (func (;1;) (type 1)))
-  (import "wprof" "current" (func (;2;) (type 0)))
-  (import "wprof" "leave_i32" (func (;3;) (type 3)))
-  (import "wprof" "leave_i64" (func (;4;) (type 4)))
-  (import "wprof" "leave_f32" (func (;5;) (type 5)))
-  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (import "wprof" "leave" (func (;1;) (type 2)))
+  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave_i32" (func (;3;) (type 4)))
+  (import "wprof" "leave_i64" (func (;4;) (type 5)))
+  (import "wprof" "leave_f32" (func (;5;) (type 6)))
+  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (table (;0;) 4 funcref)
   (export "main" (func $main))
   (elem (;0;) (i32.const 0) func $f0 $f1 $f2 $f1)
-  (func $main (;7;) (type 0) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32 i32 i32)
     i32.const 4
     call 0
@@ -71,7 +74,7 @@
     local.get 2
     call 3
   )
-  (func $apply (;8;) (type $unop) (param i32) (result i32)
+  (func $apply (;10;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -86,7 +89,7 @@
     local.get 1
     call 3
   )
-  (func $f1 (;9;) (type $unop) (param i32) (result i32)
+  (func $f1 (;11;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -99,7 +102,7 @@
     local.get 1
     call 3
   )
-  (func $f2 (;10;) (type $unop) (param i32) (result i32)
+  (func $f2 (;12;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -112,7 +115,7 @@
     local.get 1
     call 3
   )
-  (func $f0 (;11;) (type $unop) (param i32) (result i32)
+  (func $f0 (;13;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 0

@@ -91,10 +91,12 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (tag $e (;0;) (type 0))
   (tag $ev (;1;) (type 2) (param i32))
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 16
     call 0
@@ -126,7 +128,7 @@
     local.get 0
     call 3
   )
-  (func $catch_loop (;8;) (type 3) (param i32) (result i32)
+  (func $catch_loop (;10;) (type 3) (param i32) (result i32)
     (local i32 i32 i32)
     i32.const 11
     call 0
@@ -156,7 +158,7 @@
     local.get 2
     call 3
   )
-  (func $catch_all_once (;9;) (type 1) (result i32)
+  (func $catch_all_once (;11;) (type 1) (result i32)
     (local i32 i32)
     i32.const 7
     call 0
@@ -179,7 +181,7 @@
     local.get 0
     call 3
   )
-  (func $no_throw (;10;) (type 1) (result i32)
+  (func $no_throw (;12;) (type 1) (result i32)
     (local i32 i32)
     i32.const 12
     call 0
@@ -201,7 +203,7 @@
     local.get 0
     call 3
   )
-  (func $self_catch (;11;) (type 1) (result i32)
+  (func $self_catch (;13;) (type 1) (result i32)
     (local i32 i32)
     i32.const 13
     call 0
@@ -223,7 +225,7 @@
     local.get 0
     call 3
   )
-  (func $rethrower (;12;) (type 0)
+  (func $rethrower (;14;) (type 0)
     (local i32 i32)
     i32.const 14
     call 0
@@ -245,7 +247,7 @@
     local.get 0
     call 1
   )
-  (func $catch_rethrown (;13;) (type 1) (result i32)
+  (func $catch_rethrown (;15;) (type 1) (result i32)
     (local i32 i32)
     i32.const 15
     call 0
@@ -267,7 +269,7 @@
     local.get 0
     call 3
   )
-  (func $catch_value (;14;) (type 3) (param i32) (result i32)
+  (func $catch_value (;16;) (type 3) (param i32) (result i32)
     (local i32 i32)
     i32.const 10
     call 0
@@ -288,7 +290,7 @@
     local.get 1
     call 3
   )
-  (func $after (;15;) (type 3) (param i32) (result i32)
+  (func $after (;17;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -301,7 +303,7 @@
     local.get 1
     call 3
   )
-  (func $mid_v (;16;) (type 2) (param i32)
+  (func $mid_v (;18;) (type 2) (param i32)
     (local i32)
     i32.const 9
     call 0
@@ -314,7 +316,7 @@
     local.get 1
     call 1
   )
-  (func $thrower (;17;) (type 0)
+  (func $thrower (;19;) (type 0)
     (local i32)
     i32.const 5
     call 0
@@ -326,7 +328,7 @@
     local.get 0
     call 1
   )
-  (func $mid (;18;) (type 0)
+  (func $mid (;20;) (type 0)
     (local i32)
     i32.const 6
     call 0
@@ -338,7 +340,7 @@
     local.get 0
     call 1
   )
-  (func $thrower_v (;19;) (type 2) (param i32)
+  (func $thrower_v (;21;) (type 2) (param i32)
     (local i32)
     i32.const 8
     call 0
@@ -350,7 +352,7 @@
     local.get 1
     call 1
   )
-  (func $before (;20;) (type 0)
+  (func $before (;22;) (type 0)
     (local i32)
     i32.const 0
     call 0
@@ -360,7 +362,7 @@
     local.get 0
     call 1
   )
-  (func $skipped (;21;) (type 0)
+  (func $skipped (;23;) (type 0)
     (local i32)
     i32.const 1
     call 0
@@ -370,7 +372,7 @@
     local.get 0
     call 1
   )
-  (func $ok (;22;) (type 0)
+  (func $ok (;24;) (type 0)
     (local i32)
     i32.const 2
     call 0
@@ -380,7 +382,7 @@
     local.get 0
     call 1
   )
-  (func $cleanup (;23;) (type 0)
+  (func $cleanup (;25;) (type 0)
     (local i32)
     i32.const 3
     call 0

@@ -39,8 +39,10 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -57,7 +59,7 @@
     local.get 0
     call 3
   )
-  (func $double (;8;) (type 3) (param i32) (result i32)
+  (func $double (;10;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -73,7 +75,7 @@
     local.get 1
     call 3
   )
-  (func $inc (;9;) (type 3) (param i32) (result i32)
+  (func $inc (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -86,7 +88,7 @@
     local.get 1
     call 3
   )
-  (func $nop (;10;) (type 0)
+  (func $nop (;12;) (type 0)
     (local i32)
     i32.const 0
     call 0

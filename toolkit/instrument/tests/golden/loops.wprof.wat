@@ -51,9 +51,11 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (global $steps (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
-  (func $grid (;7;) (type 3) (param i32) (result i32)
+  (func $grid (;9;) (type 3) (param i32) (result i32)
     (local i32 i32 i32 i32)
     i32.const 3
     call 0
@@ -95,7 +97,7 @@
     local.get 4
     call 3
   )
-  (func $find (;8;) (type 3) (param i32) (result i32)
+  (func $find (;10;) (type 3) (param i32) (result i32)
     (local i32 i32)
     i32.const 1
     call 0
@@ -122,7 +124,7 @@
     local.get 2
     call 3
   )
-  (func $main (;9;) (type 1) (result i32)
+  (func $main (;11;) (type 1) (result i32)
     (local i32)
     i32.const 6
     call 0
@@ -147,7 +149,7 @@
     local.get 0
     call 3
   )
-  (func $spin (;10;) (type 2) (param i32)
+  (func $spin (;12;) (type 2) (param i32)
     (local i32 i32)
     i32.const 5
     call 0
@@ -168,7 +170,7 @@
     local.get 2
     call 1
   )
-  (func $cell (;11;) (type 4) (param i32 i32) (result i32)
+  (func $cell (;13;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -185,7 +187,7 @@
     local.get 2
     call 3
   )
-  (func $step (;12;) (type 0)
+  (func $step (;14;) (type 0)
     (local i32)
     i32.const 4
     call 0
@@ -199,7 +201,7 @@
     local.get 0
     call 1
   )
-  (func $probe (;13;) (type 3) (param i32) (result i32)
+  (func $probe (;15;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 0

@@ -36,33 +36,36 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func (result i32)))
-  (type (;1;) (func (result i32 i32)))
-  (type (;2;) (func (result i32 i64)))
-  (type (;3;) (func (result i32 i64 f64)))
-  (type (;4;) (func (param i32)))
-  (type (;5;) (func (param i32) (result i32)))
-  (type (;6;) (func (param i32) (result i32 i64)))
-  (type (;7;) (func (param i32) (result i32 i64 f64)))
-  (type (;8;) (func (param i32 i32) (result i32)))
-  (type (;9;) (func (param i32 i32) (result i32 i32)))
-  (type (;10;) (func (param i64 i32) (result i64)))
-  (type (;11;) (func (param f32 i32) (result f32)))
-  (type (;12;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 5)))
-  (import "wprof" "leave" (func (;1;) (type 4)))
-  (import "wprof" "current" (func (;2;) (type 0)))
-  (import "wprof" "leave_i32" (func (;3;) (type 8)))
-  (import "wprof" "leave_i64" (func (;4;) (type 10)))
-  (import "wprof" "leave_f32" (func (;5;) (type 11)))
-  (import "wprof" "leave_f64" (func (;6;) (type 12)))
+  (type (;0;) (func))
+  (type (;1;) (func (result i32)))
+  (type (;2;) (func (result i32 i32)))
+  (type (;3;) (func (result i32 i64)))
+  (type (;4;) (func (result i32 i64 f64)))
+  (type (;5;) (func (param i32)))
+  (type (;6;) (func (param i32) (result i32)))
+  (type (;7;) (func (param i32) (result i32 i64)))
+  (type (;8;) (func (param i32) (result i32 i64 f64)))
+  (type (;9;) (func (param i32 i32) (result i32)))
+  (type (;10;) (func (param i32 i32) (result i32 i32)))
+  (type (;11;) (func (param i64 i32) (result i64)))
+  (type (;12;) (func (param f32 i32) (result f32)))
+  (type (;13;) (func (param f64 i32) (result f64)))
+  (import "wprof" "enter" (func (;0;) (type 6)))
+  (import "wprof" "leave" (func (;1;) (type 5)))
+  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave_i32" (func (;3;) (type 9)))
+  (import "wprof" "leave_i64" (func (;4;) (type 11)))
+  (import "wprof" "leave_f32" (func (;5;) (type 12)))
+  (import "wprof" "leave_f64" (func (;6;) (type 13)))
+  (import "wprof" "host_enter" (func (;7;) (type 5)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 3) (result i32 i64 f64)
+  (func $main (;9;) (type 4) (result i32 i64 f64)
     (local i32 i32 i32 i64 i64 f64 f64)
     i32.const 6
     call 0
     local.set 2
-    block (type 3) (result i32 i64 f64) ;; label = @1
+    block (type 4) (result i32 i64 f64) ;; label = @1
       i32.const 10
       call $triple
       local.set 6
@@ -166,12 +169,12 @@
     local.get 2
     call 1
   )
-  (func $triple_ret (;8;) (type 7) (param i32) (result i32 i64 f64)
+  (func $triple_ret (;10;) (type 8) (param i32) (result i32 i64 f64)
     (local i32)
     i32.const 1
     call 0
     local.set 1
-    block (type 3) (result i32 i64 f64) ;; label = @1
+    block (type 4) (result i32 i64 f64) ;; label = @1
       block ;; label = @2
         loop ;; label = @3
           i32.const 12345
@@ -188,12 +191,12 @@
     local.get 1
     call 1
   )
-  (func $triple (;9;) (type 7) (param i32) (result i32 i64 f64)
+  (func $triple (;11;) (type 8) (param i32) (result i32 i64 f64)
     (local i32)
     i32.const 0
     call 0
     local.set 1
-    block (type 3) (result i32 i64 f64) ;; label = @1
+    block (type 4) (result i32 i64 f64) ;; label = @1
       local.get 0
       local.get 0
       i64.extend_i32_s
@@ -207,12 +210,12 @@
     local.get 1
     call 1
   )
-  (func $triple_br (;10;) (type 7) (param i32) (result i32 i64 f64)
+  (func $triple_br (;12;) (type 8) (param i32) (result i32 i64 f64)
     (local i32)
     i32.const 2
     call 0
     local.set 1
-    block (type 3) (result i32 i64 f64) ;; label = @1
+    block (type 4) (result i32 i64 f64) ;; label = @1
       block ;; label = @2
         local.get 0
         i64.const 7
@@ -224,14 +227,14 @@
     local.get 1
     call 1
   )
-  (func $pick (;11;) (type 6) (param i32) (result i32 i64)
+  (func $pick (;13;) (type 7) (param i32) (result i32 i64)
     (local i32)
     i32.const 4
     call 0
     local.set 1
-    block (type 2) (result i32 i64) ;; label = @1
+    block (type 3) (result i32 i64) ;; label = @1
       local.get 0
-      if (type 2) (result i32 i64) ;; label = @2
+      if (type 3) (result i32 i64) ;; label = @2
         i32.const 1
         i64.const 10
       else
@@ -242,30 +245,30 @@
     local.get 1
     call 1
   )
-  (func $blocks (;12;) (type 0) (result i32)
+  (func $blocks (;14;) (type 1) (result i32)
     (local i32)
     i32.const 5
     call 0
     local.set 0
     block (result i32) ;; label = @1
-      block (type 1) (result i32 i32) ;; label = @2
+      block (type 2) (result i32 i32) ;; label = @2
         i32.const 3
         i32.const 4
       end
       call $swap
-      block (type 8) (param i32 i32) (result i32) ;; label = @2
+      block (type 9) (param i32 i32) (result i32) ;; label = @2
         i32.sub
       end
     end
     local.get 0
     call 3
   )
-  (func $swap (;13;) (type 9) (param i32 i32) (result i32 i32)
+  (func $swap (;15;) (type 10) (param i32 i32) (result i32 i32)
     (local i32)
     i32.const 3
     call 0
     local.set 2
-    block (type 1) (result i32 i32) ;; label = @1
+    block (type 2) (result i32 i32) ;; label = @1
       local.get 1
       local.get 0
     end

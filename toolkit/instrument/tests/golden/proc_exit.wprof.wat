@@ -40,10 +40,12 @@
   (import "wprof" "leave_i64" (func (;5;) (type 5)))
   (import "wprof" "leave_f32" (func (;6;) (type 6)))
   (import "wprof" "leave_f64" (func (;7;) (type 7)))
+  (import "wprof" "host_enter" (func (;8;) (type 2)))
+  (import "wprof" "host_leave" (func (;9;) (type 0)))
   (memory (;0;) 1)
   (export "memory" (memory 0))
   (export "main" (func $main))
-  (func $main (;8;) (type 1) (result i32)
+  (func $main (;10;) (type 1) (result i32)
     (local i32)
     i32.const 3
     call 1
@@ -63,7 +65,23 @@
     local.get 0
     call 4
   )
-  (func $work (;9;) (type 3) (param i32) (result i32)
+  (func $quit (;11;) (type 2) (param i32)
+    (local i32)
+    i32.const 1
+    call 1
+    local.set 1
+    block ;; label = @1
+      local.get 0
+      i32.const 0
+      call 8
+      call $proc_exit
+      call 9
+      unreachable
+    end
+    local.get 1
+    call 2
+  )
+  (func $work (;12;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 1
@@ -76,20 +94,7 @@
     local.get 1
     call 4
   )
-  (func $quit (;10;) (type 2) (param i32)
-    (local i32)
-    i32.const 1
-    call 1
-    local.set 1
-    block ;; label = @1
-      local.get 0
-      call $proc_exit
-      unreachable
-    end
-    local.get 1
-    call 2
-  )
-  (func $after (;11;) (type 0)
+  (func $after (;13;) (type 0)
     (local i32)
     i32.const 2
     call 1

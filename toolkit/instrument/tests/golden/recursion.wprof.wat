@@ -44,22 +44,25 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func (result i32)))
-  (type (;1;) (func (param i32)))
-  (type (;2;) (func (param i32) (result i32)))
-  (type (;3;) (func (param i32 i32) (result i32)))
-  (type (;4;) (func (param i64 i32) (result i64)))
-  (type (;5;) (func (param f32 i32) (result f32)))
-  (type (;6;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 2)))
-  (import "wprof" "leave" (func (;1;) (type 1)))
-  (import "wprof" "current" (func (;2;) (type 0)))
-  (import "wprof" "leave_i32" (func (;3;) (type 3)))
-  (import "wprof" "leave_i64" (func (;4;) (type 4)))
-  (import "wprof" "leave_f32" (func (;5;) (type 5)))
-  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (type (;0;) (func))
+  (type (;1;) (func (result i32)))
+  (type (;2;) (func (param i32)))
+  (type (;3;) (func (param i32) (result i32)))
+  (type (;4;) (func (param i32 i32) (result i32)))
+  (type (;5;) (func (param i64 i32) (result i64)))
+  (type (;6;) (func (param f32 i32) (result f32)))
+  (type (;7;) (func (param f64 i32) (result f64)))
+  (import "wprof" "enter" (func (;0;) (type 3)))
+  (import "wprof" "leave" (func (;1;) (type 2)))
+  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave_i32" (func (;3;) (type 4)))
+  (import "wprof" "leave_i64" (func (;4;) (type 5)))
+  (import "wprof" "leave_f32" (func (;5;) (type 6)))
+  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $fib (;7;) (type 2) (param i32) (result i32)
+  (func $fib (;9;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -85,7 +88,7 @@
     local.get 1
     call 3
   )
-  (func $main (;8;) (type 0) (result i32)
+  (func $main (;10;) (type 1) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -109,7 +112,7 @@
     local.get 0
     call 3
   )
-  (func $fact (;9;) (type 2) (param i32) (result i32)
+  (func $fact (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 0
@@ -132,7 +135,7 @@
     local.get 1
     call 3
   )
-  (func $ra (;10;) (type 2) (param i32) (result i32)
+  (func $ra (;12;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -154,7 +157,7 @@
     local.get 1
     call 3
   )
-  (func $rb (;11;) (type 2) (param i32) (result i32)
+  (func $rb (;13;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -176,7 +179,7 @@
     local.get 1
     call 3
   )
-  (func $rc (;12;) (type 2) (param i32) (result i32)
+  (func $rc (;14;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 6
     call 0
@@ -198,7 +201,7 @@
     local.get 1
     call 3
   )
-  (func $deep (;13;) (type 2) (param i32) (result i32)
+  (func $deep (;15;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 7
     call 0
@@ -220,7 +223,7 @@
     local.get 1
     call 3
   )
-  (func $is_even (;14;) (type 2) (param i32) (result i32)
+  (func $is_even (;16;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -240,7 +243,7 @@
     local.get 1
     call 3
   )
-  (func $is_odd (;15;) (type 2) (param i32) (result i32)
+  (func $is_odd (;17;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 3
     call 0

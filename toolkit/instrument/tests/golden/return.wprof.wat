@@ -55,8 +55,10 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 7
     call 0
@@ -84,7 +86,7 @@
     local.get 0
     call 3
   )
-  (func $ret_loop (;8;) (type 3) (param i32) (result i32)
+  (func $ret_loop (;10;) (type 3) (param i32) (result i32)
     (local i32 i32)
     i32.const 4
     call 0
@@ -114,7 +116,7 @@
     local.get 2
     call 3
   )
-  (func $ret_block (;9;) (type 3) (param i32) (result i32)
+  (func $ret_block (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -135,7 +137,7 @@
     local.get 1
     call 3
   )
-  (func $ret_if (;10;) (type 3) (param i32) (result i32)
+  (func $ret_if (;12;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -154,7 +156,7 @@
     local.get 1
     call 3
   )
-  (func $ret_void (;11;) (type 0)
+  (func $ret_void (;13;) (type 0)
     (local i32)
     i32.const 6
     call 0
@@ -171,7 +173,7 @@
     local.get 0
     call 1
   )
-  (func $ret_top (;12;) (type 3) (param i32) (result i32)
+  (func $ret_top (;14;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -185,7 +187,7 @@
     local.get 1
     call 3
   )
-  (func $tick (;13;) (type 0)
+  (func $tick (;15;) (type 0)
     (local i32)
     i32.const 0
     call 0
@@ -195,7 +197,7 @@
     local.get 0
     call 1
   )
-  (func $mark (;14;) (type 0)
+  (func $mark (;16;) (type 0)
     (local i32)
     i32.const 1
     call 0

@@ -39,10 +39,12 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (global $g (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
   (start $init)
-  (func $setup (;7;) (type 2) (param i32)
+  (func $setup (;9;) (type 2) (param i32)
     (local i32)
     i32.const 0
     call 0
@@ -56,7 +58,7 @@
     local.get 1
     call 1
   )
-  (func $init (;8;) (type 0)
+  (func $init (;10;) (type 0)
     (local i32)
     i32.const 1
     call 0
@@ -70,7 +72,7 @@
     local.get 0
     call 1
   )
-  (func $get (;9;) (type 1) (result i32)
+  (func $get (;11;) (type 1) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -81,7 +83,7 @@
     local.get 0
     call 3
   )
-  (func $main (;10;) (type 1) (result i32)
+  (func $main (;12;) (type 1) (result i32)
     (local i32)
     i32.const 3
     call 0

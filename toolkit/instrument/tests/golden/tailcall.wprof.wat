@@ -48,24 +48,27 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func (result i32)))
-  (type (;1;) (func (param i32)))
-  (type $unop (;2;) (func (param i32) (result i32)))
-  (type (;3;) (func (param i32 i32) (result i32)))
-  (type (;4;) (func (param i64 i32) (result i64)))
-  (type (;5;) (func (param f32 i32) (result f32)))
-  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;0;) (func))
+  (type (;1;) (func (result i32)))
+  (type (;2;) (func (param i32)))
+  (type $unop (;3;) (func (param i32) (result i32)))
+  (type (;4;) (func (param i32 i32) (result i32)))
+  (type (;5;) (func (param i64 i32) (result i64)))
+  (type (;6;) (func (param f32 i32) (result f32)))
+  (type (;7;) (func (param f64 i32) (result f64)))
   (import "wprof" "enter" (func (;0;) (type $unop)))
-  (import "wprof" "leave" (func (;1;) (type 1)))
-  (import "wprof" "current" (func (;2;) (type 0)))
-  (import "wprof" "leave_i32" (func (;3;) (type 3)))
-  (import "wprof" "leave_i64" (func (;4;) (type 4)))
-  (import "wprof" "leave_f32" (func (;5;) (type 5)))
-  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (import "wprof" "leave" (func (;1;) (type 2)))
+  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave_i32" (func (;3;) (type 4)))
+  (import "wprof" "leave_i64" (func (;4;) (type 5)))
+  (import "wprof" "leave_f32" (func (;5;) (type 6)))
+  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (table (;0;) 4 funcref)
   (export "main" (func $main))
   (elem (;0;) (i32.const 0) func $sq $neg $add3 $spin_ind)
-  (func $main (;7;) (type 0) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 9
     call 0
@@ -103,7 +106,7 @@
     local.get 0
     call 3
   )
-  (func $sum_acc (;8;) (type 3) (param i32 i32) (result i32)
+  (func $sum_acc (;10;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -128,7 +131,7 @@
     local.get 2
     call 3
   )
-  (func $spin_ind (;9;) (type $unop) (param i32) (result i32)
+  (func $spin_ind (;11;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 7
     call 0
@@ -152,7 +155,7 @@
     local.get 1
     call 3
   )
-  (func $countdown (;10;) (type $unop) (param i32) (result i32)
+  (func $countdown (;12;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 0
@@ -175,7 +178,7 @@
     local.get 1
     call 3
   )
-  (func $ping (;11;) (type $unop) (param i32) (result i32)
+  (func $ping (;13;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -198,7 +201,7 @@
     local.get 1
     call 3
   )
-  (func $pong (;12;) (type $unop) (param i32) (result i32)
+  (func $pong (;14;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -221,7 +224,7 @@
     local.get 1
     call 3
   )
-  (func $dispatch (;13;) (type 3) (param i32 i32) (result i32)
+  (func $dispatch (;15;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -236,7 +239,7 @@
     local.get 2
     call 3
   )
-  (func $sq (;14;) (type $unop) (param i32) (result i32)
+  (func $sq (;16;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -249,7 +252,7 @@
     local.get 1
     call 3
   )
-  (func $neg (;15;) (type $unop) (param i32) (result i32)
+  (func $neg (;17;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -262,7 +265,7 @@
     local.get 1
     call 3
   )
-  (func $add3 (;16;) (type $unop) (param i32) (result i32)
+  (func $add3 (;18;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 6
     call 0

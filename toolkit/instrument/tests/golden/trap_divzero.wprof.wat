@@ -32,22 +32,25 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func (result i32)))
-  (type (;1;) (func (param i32)))
-  (type (;2;) (func (param i32) (result i32)))
-  (type (;3;) (func (param i32 i32) (result i32)))
-  (type (;4;) (func (param i64 i32) (result i64)))
-  (type (;5;) (func (param f32 i32) (result f32)))
-  (type (;6;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 2)))
-  (import "wprof" "leave" (func (;1;) (type 1)))
-  (import "wprof" "current" (func (;2;) (type 0)))
-  (import "wprof" "leave_i32" (func (;3;) (type 3)))
-  (import "wprof" "leave_i64" (func (;4;) (type 4)))
-  (import "wprof" "leave_f32" (func (;5;) (type 5)))
-  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (type (;0;) (func))
+  (type (;1;) (func (result i32)))
+  (type (;2;) (func (param i32)))
+  (type (;3;) (func (param i32) (result i32)))
+  (type (;4;) (func (param i32 i32) (result i32)))
+  (type (;5;) (func (param i64 i32) (result i64)))
+  (type (;6;) (func (param f32 i32) (result f32)))
+  (type (;7;) (func (param f64 i32) (result f64)))
+  (import "wprof" "enter" (func (;0;) (type 3)))
+  (import "wprof" "leave" (func (;1;) (type 2)))
+  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave_i32" (func (;3;) (type 4)))
+  (import "wprof" "leave_i64" (func (;4;) (type 5)))
+  (import "wprof" "leave_f32" (func (;5;) (type 6)))
+  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;7;) (type 0) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -70,7 +73,7 @@
     local.get 0
     call 3
   )
-  (func $l3 (;8;) (type 3) (param i32 i32) (result i32)
+  (func $l3 (;10;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -85,7 +88,7 @@
     local.get 2
     call 3
   )
-  (func $l2 (;9;) (type 3) (param i32 i32) (result i32)
+  (func $l2 (;11;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -100,7 +103,7 @@
     local.get 2
     call 3
   )
-  (func $l1 (;10;) (type 3) (param i32 i32) (result i32)
+  (func $l1 (;12;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -115,7 +118,7 @@
     local.get 2
     call 3
   )
-  (func $div (;11;) (type 3) (param i32 i32) (result i32)
+  (func $div (;13;) (type 4) (param i32 i32) (result i32)
     (local i32)
     i32.const 0
     call 0
@@ -128,7 +131,7 @@
     local.get 2
     call 3
   )
-  (func $never (;12;) (type 0) (result i32)
+  (func $never (;14;) (type 1) (result i32)
     (local i32)
     i32.const 4
     call 0

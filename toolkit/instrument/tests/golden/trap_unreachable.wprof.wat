@@ -43,9 +43,11 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (global $acc (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
-  (func $main (;7;) (type 1) (result i32)
+  (func $main (;9;) (type 1) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -65,7 +67,7 @@
     local.get 0
     call 3
   )
-  (func $work (;8;) (type 2) (param i32)
+  (func $work (;10;) (type 2) (param i32)
     (local i32)
     i32.const 1
     call 0
@@ -80,7 +82,7 @@
     local.get 1
     call 1
   )
-  (func $helper (;9;) (type 3) (param i32) (result i32)
+  (func $helper (;11;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 0
     call 0
@@ -93,7 +95,7 @@
     local.get 1
     call 3
   )
-  (func $boom (;10;) (type 1) (result i32)
+  (func $boom (;12;) (type 1) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -104,7 +106,7 @@
     local.get 0
     call 3
   )
-  (func $after (;11;) (type 0)
+  (func $after (;13;) (type 0)
     (local i32)
     i32.const 3
     call 0

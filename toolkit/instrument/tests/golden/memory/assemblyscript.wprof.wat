@@ -81,13 +81,15 @@
   (import "wprof" "leave_i64" (func (;4;) (type 6)))
   (import "wprof" "leave_f32" (func (;5;) (type 9)))
   (import "wprof" "leave_f64" (func (;6;) (type 10)))
-  (import "wprof_mem" "alloc" (func (;7;) (type 7)))
-  (import "wprof_mem" "free" (func (;8;) (type 5)))
-  (import "wprof_mem" "realloc" (func (;9;) (type 8)))
-  (import "wprof_mem" "grow" (func (;10;) (type 7)))
-  (import "wprof_mem" "gc_begin" (func (;11;) (type 0)))
-  (import "wprof_mem" "gc_end" (func (;12;) (type 5)))
-  (import "wprof_mem" "gc_cycle" (func (;13;) (type 0)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof_mem" "alloc" (func (;9;) (type 7)))
+  (import "wprof_mem" "free" (func (;10;) (type 5)))
+  (import "wprof_mem" "realloc" (func (;11;) (type 8)))
+  (import "wprof_mem" "grow" (func (;12;) (type 7)))
+  (import "wprof_mem" "gc_begin" (func (;13;) (type 0)))
+  (import "wprof_mem" "gc_end" (func (;14;) (type 5)))
+  (import "wprof_mem" "gc_cycle" (func (;15;) (type 0)))
   (memory (;0;) 1)
   (global $~lib/rt/itcms/total (;0;) (mut i32) i32.const 0)
   (global $~lib/rt/itcms/state (;1;) (mut i32) i32.const 0)
@@ -96,7 +98,7 @@
   (global (;4;) (mut i32) i32.const 0)
   (export "memory" (memory 0))
   (export "main" (func $main))
-  (func (;14;) (type 1) (result i32)
+  (func (;16;) (type 1) (result i32)
     (local i32 i32)
     global.get 3
     local.set 1
@@ -110,7 +112,7 @@
     i32.const 1
     i32.eq
     if ;; label = @1
-      call 11
+      call 13
     else
     end
     call $~lib/rt/itcms/step
@@ -127,12 +129,12 @@
       global.get $~lib/rt/itcms/total
       i64.extend_i32_u
       global.get $~lib/rt/itcms/state
-      call 12
+      call 14
     else
     end
     local.get 0
   )
-  (func (;15;) (type 4) (param i32 i32) (result i32)
+  (func (;17;) (type 4) (param i32 i32) (result i32)
     (local i32)
     global.get 3
     i32.const 1
@@ -156,23 +158,23 @@
       local.get 0
       i64.extend_i32_u
       i32.const 2
-      call 7
+      call 9
     else
     end
     local.get 2
   )
-  (func $~lib/rt/itcms/__new (;16;) (type 4) (param i32 i32) (result i32)
+  (func $~lib/rt/itcms/__new (;18;) (type 4) (param i32 i32) (result i32)
     (local i32 i32)
     i32.const 3
     call 0
     local.set 3
     block (result i32) ;; label = @1
-      call 14
+      call 16
       drop
       local.get 0
       i32.const 16
       i32.add
-      call 17
+      call 19
       local.set 2
       local.get 2
       local.get 1
@@ -188,7 +190,7 @@
     local.get 3
     call 3
   )
-  (func (;17;) (type 3) (param i32) (result i32)
+  (func (;19;) (type 3) (param i32) (result i32)
     (local i32)
     global.get 3
     i32.const 1
@@ -209,12 +211,12 @@
       local.get 0
       i64.extend_i32_u
       i32.const 3
-      call 7
+      call 9
     else
     end
     local.get 1
   )
-  (func $~lib/rt/tlsf/__alloc (;18;) (type 3) (param i32) (result i32)
+  (func $~lib/rt/tlsf/__alloc (;20;) (type 3) (param i32) (result i32)
     (local i32 i32)
     i32.const 0
     call 0
@@ -235,7 +237,7 @@
     local.get 2
     call 3
   )
-  (func (;19;) (type 2) (param i32)
+  (func (;21;) (type 2) (param i32)
     global.get 3
     i32.const 1
     i32.add
@@ -252,27 +254,27 @@
       local.get 0
       i64.extend_i32_u
       i32.const 3
-      call 8
+      call 10
     else
     end
   )
-  (func $main (;20;) (type 1) (result i32)
+  (func $main (;22;) (type 1) (result i32)
     (local i32)
     i32.const 4
     call 0
     local.set 0
     block (result i32) ;; label = @1
       i32.const 8
-      call 17
       call 19
+      call 21
       i32.const 12
       i32.const 3
-      call 15
+      call 17
     end
     local.get 0
     call 3
   )
-  (func $~lib/rt/itcms/step (;21;) (type 1) (result i32)
+  (func $~lib/rt/itcms/step (;23;) (type 1) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -285,7 +287,7 @@
     local.get 0
     call 3
   )
-  (func $~lib/rt/tlsf/__free (;22;) (type 2) (param i32)
+  (func $~lib/rt/tlsf/__free (;24;) (type 2) (param i32)
     (local i32)
     i32.const 1
     call 0

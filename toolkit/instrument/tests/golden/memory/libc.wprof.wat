@@ -89,23 +89,25 @@
   (import "wprof" "leave_i64" (func (;4;) (type 6)))
   (import "wprof" "leave_f32" (func (;5;) (type 9)))
   (import "wprof" "leave_f64" (func (;6;) (type 10)))
-  (import "wprof_mem" "alloc" (func (;7;) (type 7)))
-  (import "wprof_mem" "free" (func (;8;) (type 5)))
-  (import "wprof_mem" "realloc" (func (;9;) (type 8)))
-  (import "wprof_mem" "grow" (func (;10;) (type 7)))
-  (import "wprof_mem" "gc_begin" (func (;11;) (type 0)))
-  (import "wprof_mem" "gc_end" (func (;12;) (type 5)))
-  (import "wprof_mem" "gc_cycle" (func (;13;) (type 0)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof_mem" "alloc" (func (;9;) (type 7)))
+  (import "wprof_mem" "free" (func (;10;) (type 5)))
+  (import "wprof_mem" "realloc" (func (;11;) (type 8)))
+  (import "wprof_mem" "grow" (func (;12;) (type 7)))
+  (import "wprof_mem" "gc_begin" (func (;13;) (type 0)))
+  (import "wprof_mem" "gc_end" (func (;14;) (type 5)))
+  (import "wprof_mem" "gc_cycle" (func (;15;) (type 0)))
   (table (;0;) 1 funcref)
   (memory (;0;) 1)
   (global $brk (;0;) (mut i32) i32.const 1024)
   (global (;1;) (mut i32) i32.const 0)
   (global (;2;) (mut i32) i32.const 0)
   (export "memory" (memory 0))
-  (export "malloc" (func 18))
+  (export "malloc" (func 20))
   (export "main" (func $main))
-  (elem (;0;) (i32.const 0) func 18)
-  (func $sbrk (;14;) (type 3) (param i32) (result i32)
+  (elem (;0;) (i32.const 0) func 20)
+  (func $sbrk (;16;) (type 3) (param i32) (result i32)
     (local i32 i32 i32 i32)
     i32.const 0
     call 0
@@ -133,7 +135,7 @@
         global.get 1
         i32.const 0
         i32.ne
-        call 10
+        call 12
         local.get 4
         drop
       else
@@ -143,7 +145,7 @@
     local.get 2
     call 3
   )
-  (func (;15;) (type 4) (param i32 i32) (result i32)
+  (func (;17;) (type 4) (param i32 i32) (result i32)
     (local i32)
     global.get 1
     i32.const 1
@@ -168,12 +170,12 @@
       i64.extend_i32_u
       i64.mul
       i32.const 1
-      call 7
+      call 9
     else
     end
     local.get 2
   )
-  (func $main (;16;) (type 1) (result i32)
+  (func $main (;18;) (type 1) (result i32)
     (local i32 i32)
     i32.const 6
     call 0
@@ -185,14 +187,14 @@
       local.set 0
       local.get 0
       i32.const 32
-      call 17
+      call 19
       local.set 0
       local.get 0
-      call 21
+      call 23
       i32.const 4
       i32.const 8
-      call 15
-      call 21
+      call 17
+      call 23
       i32.const 1
       call $reserve
       drop
@@ -201,7 +203,7 @@
     local.get 1
     call 3
   )
-  (func (;17;) (type 4) (param i32 i32) (result i32)
+  (func (;19;) (type 4) (param i32 i32) (result i32)
     (local i32)
     global.get 1
     i32.const 1
@@ -225,12 +227,12 @@
       local.get 1
       i64.extend_i32_u
       i32.const 1
-      call 9
+      call 11
     else
     end
     local.get 2
   )
-  (func (;18;) (type 3) (param i32) (result i32)
+  (func (;20;) (type 3) (param i32) (result i32)
     (local i32)
     global.get 1
     i32.const 1
@@ -251,12 +253,12 @@
       local.get 0
       i64.extend_i32_u
       i32.const 1
-      call 7
+      call 9
     else
     end
     local.get 1
   )
-  (func $calloc (;19;) (type 4) (param i32 i32) (result i32)
+  (func $calloc (;21;) (type 4) (param i32 i32) (result i32)
     (local i32 i32)
     i32.const 3
     call 0
@@ -265,7 +267,7 @@
       local.get 0
       local.get 1
       i32.mul
-      call 18
+      call 20
       local.set 2
       local.get 2
       i32.const 0
@@ -278,7 +280,7 @@
     local.get 3
     call 3
   )
-  (func $reserve (;20;) (type 3) (param i32) (result i32)
+  (func $reserve (;22;) (type 3) (param i32) (result i32)
     (local i32 i32 i32)
     i32.const 5
     call 0
@@ -294,13 +296,13 @@
       global.get 1
       i32.const 0
       i32.ne
-      call 10
+      call 12
       local.get 3
     end
     local.get 1
     call 3
   )
-  (func (;21;) (type 2) (param i32)
+  (func (;23;) (type 2) (param i32)
     global.get 1
     i32.const 1
     i32.add
@@ -317,31 +319,31 @@
       local.get 0
       i64.extend_i32_u
       i32.const 1
-      call 8
+      call 10
     else
     end
   )
-  (func $realloc (;22;) (type 4) (param i32 i32) (result i32)
+  (func $realloc (;24;) (type 4) (param i32 i32) (result i32)
     (local i32 i32)
     i32.const 4
     call 0
     local.set 3
     block (result i32) ;; label = @1
       local.get 1
-      call 18
+      call 20
       local.set 2
       local.get 2
       local.get 0
       local.get 1
       memory.copy
       local.get 0
-      call 21
+      call 23
       local.get 2
     end
     local.get 3
     call 3
   )
-  (func $malloc (;23;) (type 3) (param i32) (result i32)
+  (func $malloc (;25;) (type 3) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -353,7 +355,7 @@
     local.get 1
     call 3
   )
-  (func $free (;24;) (type 2) (param i32)
+  (func $free (;26;) (type 2) (param i32)
     (local i32)
     i32.const 2
     call 0

@@ -60,9 +60,11 @@
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_leave" (func (;8;) (type 0)))
   (tag $e (;0;) (type 0))
   (tag $ev (;1;) (type 2) (param i32))
-  (func $catch_to_loop (;7;) (type 3) (param i32) (result i32)
+  (func $catch_to_loop (;9;) (type 3) (param i32) (result i32)
     (local i32 i32 i32)
     i32.const 3
     call 0
@@ -92,7 +94,7 @@
     local.get 2
     call 3
   )
-  (func $catch_to_try_table (;8;) (type 1) (result i32)
+  (func $catch_to_try_table (;10;) (type 1) (result i32)
     (local i32 i32)
     i32.const 5
     call 0
@@ -117,7 +119,7 @@
     local.get 0
     call 3
   )
-  (func $legacy (;9;) (type 1) (result i32)
+  (func $legacy (;11;) (type 1) (result i32)
     (local i32 i32)
     i32.const 7
     call 0
@@ -141,7 +143,7 @@
     local.get 0
     call 3
   )
-  (func $catch_to_legacy_try (;10;) (type 0)
+  (func $catch_to_legacy_try (;12;) (type 0)
     (local i32 i32)
     i32.const 6
     call 0
@@ -164,7 +166,7 @@
     local.get 0
     call 1
   )
-  (func $on_null (;11;) (type 8) (param funcref) (result i32)
+  (func $on_null (;13;) (type 8) (param funcref) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -180,7 +182,7 @@
     local.get 1
     call 3
   )
-  (func $catch_to_function (;12;) (type 1) (result i32)
+  (func $catch_to_function (;14;) (type 1) (result i32)
     (local i32 i32)
     i32.const 4
     call 0
@@ -196,7 +198,7 @@
     local.get 0
     call 3
   )
-  (func $thrower_v (;13;) (type 0)
+  (func $thrower_v (;15;) (type 0)
     (local i32)
     i32.const 1
     call 0
@@ -208,7 +210,7 @@
     local.get 0
     call 1
   )
-  (func $thrower (;14;) (type 0)
+  (func $thrower (;16;) (type 0)
     (local i32)
     i32.const 0
     call 0
@@ -219,7 +221,7 @@
     local.get 0
     call 1
   )
-  (func $after (;15;) (type 0)
+  (func $after (;17;) (type 0)
     (local i32)
     i32.const 2
     call 0
