@@ -181,28 +181,34 @@ fn gzip(bytes: &[u8], out: impl Write) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads a pprof profile (gzipped or not) back into a [`Profile`]: frames by
-/// function name, one tree node per distinct stack. The first sample type is
-/// taken as calls (`calls/count`) or samples, a `*/nanoseconds` type as time.
-pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
-    let raw;
+/// A pprof profile's message, gzipped or not.
+fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
+    let mut raw = Vec::new();
     let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut v = Vec::new();
         GzDecoder::new(bytes)
-            .read_to_end(&mut v)
+            .read_to_end(&mut raw)
             .map_err(|e| Error::Pprof(format!("gzip: {e}")))?;
-        raw = v;
         &raw[..]
     } else {
         bytes
     };
-    let p = proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))?;
-    let s = |i: i64| -> Result<&str, Error> {
-        p.string_table
-            .get(i as usize)
-            .map(String::as_str)
-            .ok_or_else(|| Error::Pprof(format!("string index {i} out of range")))
-    };
+    proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))
+}
+
+/// String `i` of `p`'s table.
+fn string(p: &proto::Profile, i: i64) -> Result<&str, Error> {
+    p.string_table
+        .get(i as usize)
+        .map(String::as_str)
+        .ok_or_else(|| Error::Pprof(format!("string index {i} out of range")))
+}
+
+/// Reads a pprof profile (gzipped or not) back into a [`Profile`]: frames by
+/// function name, one tree node per distinct stack. The first sample type is
+/// taken as calls (`calls/count`) or samples, a `*/nanoseconds` type as time.
+pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
+    let p = decode(bytes)?;
+    let s = |i: i64| string(&p, i);
     let mut calls_ix = None;
     let mut samples_ix = None;
     let mut ns_ix = None;
@@ -372,22 +378,8 @@ pub fn write_heap(heap: &crate::heap::Heap, out: impl Write) -> Result<(), Error
 pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
     use std::fmt::Write as _;
 
-    let mut raw = Vec::new();
-    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        GzDecoder::new(bytes)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::Pprof(format!("gzip: {e}")))?;
-        &raw[..]
-    } else {
-        bytes
-    };
-    let p = proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))?;
-    let s = |i: i64| -> Result<&str, Error> {
-        p.string_table
-            .get(i as usize)
-            .map(String::as_str)
-            .ok_or_else(|| Error::Pprof(format!("string index {i} out of range")))
-    };
+    let p = decode(bytes)?;
+    let s = |i: i64| string(&p, i);
     let value_type = |t: &proto::ValueType| -> Result<String, Error> {
         Ok(format!("{}/{}", s(t.ty)?, s(t.unit)?))
     };

@@ -51,6 +51,16 @@ fn cpu_weight(p: &Profile) -> Weight {
     }
 }
 
+/// Writes a memory file of `p` (the table writes them only when `p` has a
+/// heap).
+fn heap(
+    p: &Profile,
+    w: &mut dyn Write,
+    write: impl FnOnce(&wprof_profile::heap::Heap, &mut dyn Write) -> Result<(), wprof_profile::Error>,
+) -> Result<(), wprof_profile::Error> {
+    p.memory.as_ref().map_or(Ok(()), |h| write(h, w))
+}
+
 /// The pprof CPU profile, which `wprof report` reads back.
 pub const CPU_PPROF: &str = "cpu.pb.gz";
 
@@ -90,37 +100,25 @@ pub const FILES: &[OutputFile] = &[
         name: "heap.pb.gz",
         about: "heap profile, pprof (--memory)",
         when: When::Memory,
-        write: |p, w| match &p.memory {
-            Some(h) => pprof::write_heap(h, w),
-            None => Ok(()),
-        },
+        write: |p, w| heap(p, w, |h, w| pprof::write_heap(h, w)),
     },
     OutputFile {
         name: "memory.svg",
         about: "live bytes at exit by allocation stack (--memory)",
         when: When::Memory,
-        write: |p, w| match &p.memory {
-            Some(h) => h.flamegraph(false, w),
-            None => Ok(()),
-        },
+        write: |p, w| heap(p, w, |h, w| h.flamegraph(false, w)),
     },
     OutputFile {
         name: "memory-peak.svg",
         about: "live bytes when linear memory peaked (--memory)",
         when: When::Memory,
-        write: |p, w| match &p.memory {
-            Some(h) => h.flamegraph(true, w),
-            None => Ok(()),
-        },
+        write: |p, w| heap(p, w, |h, w| h.flamegraph(true, w)),
     },
     OutputFile {
         name: "heap-exit.wheap",
         about: "heap dump at exit, for `wprof heap show/diff` (--memory)",
         when: When::Memory,
-        write: |p, w| match &p.memory {
-            Some(h) => h.write(w),
-            None => Ok(()),
-        },
+        write: |p, w| heap(p, w, |h, w| h.write(w)),
     },
 ];
 
