@@ -223,3 +223,28 @@ fn a_closed_pipe_is_a_quiet_exit() {
         assert_eq!(stderr(&out), "", "{args:?}");
     }
 }
+
+#[test]
+fn names_are_data() {
+    // A name section can say anything: a newline would forge a folded
+    // line, an escape sequence would drive the terminal of `report`.
+    let dir = temp_dir("evil-names");
+    let f = dir.join("evil.wat");
+    std::fs::write(
+        &f,
+        r#"(module
+             (func (@name "evil\nforged;line 1000000\1b[2J") (export "_start")))"#,
+    )
+    .unwrap();
+    let (out, summary, dir) = run_profile("evil-names-out", &[f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let folded = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
+    assert_eq!(folded.lines().count(), 1, "{folded}");
+    assert!(folded.contains(r"evil\nforged:line 1000000\u{1b}[2J 1"), "{folded}");
+    assert_eq!(
+        summary["functions"][0]["name"],
+        "evil\\nforged;line 1000000\\u{1b}[2J"
+    );
+    let report = stdout(&wprof(&["report", dir.to_str().unwrap()]));
+    assert!(!report.contains('\u{1b}'), "{report}");
+}

@@ -30,10 +30,11 @@ pub fn demangle(name: &str) -> String {
     name.to_string()
 }
 
-/// The name a profile shows for function `index`.
+/// The name a profile shows for function `index`: demangled, with control
+/// characters escaped ([`wprof_profile::printable`]).
 pub fn display_name(name: Option<&str>, index: u32) -> String {
     match name {
-        Some(n) if !n.is_empty() => demangle(n),
+        Some(n) if !n.is_empty() => wprof_profile::printable(&demangle(n)).into_owned(),
         _ => format!("wasm-function[{index}]"),
     }
 }

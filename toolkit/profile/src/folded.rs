@@ -49,12 +49,16 @@ pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
 }
 
 /// A frame as folded consumers read it. `;` separates frames, so one inside
-/// a name (rare, but legal in the name section) becomes `:`; spaces are fine,
-/// consumers split the count off at the last space.
+/// a name (rare, but legal in the name section) becomes `:`, and control
+/// characters are escaped ([`crate::printable`]) so a name cannot forge a
+/// line; spaces are fine, consumers split the count off at the last space.
 fn frame_name(profile: &Profile, func: u32) -> Cow<'_, str> {
     match profile.functions.get(func as usize) {
-        Some(f) if f.name.contains(';') => Cow::Owned(f.name.replace(';', ":")),
-        Some(f) => Cow::Borrowed(&f.name),
+        Some(f) => match crate::printable(&f.name) {
+            Cow::Borrowed(n) if n.contains(';') => Cow::Owned(n.replace(';', ":")),
+            Cow::Owned(n) if n.contains(';') => Cow::Owned(n.replace(';', ":")),
+            n => n,
+        },
         None => Cow::Borrowed("[unknown]"),
     }
 }

@@ -35,6 +35,27 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+/// `name` safe to print and to put in line-based files: control characters
+/// (newlines that would forge `.folded` lines, terminal escape sequences)
+/// become Rust-style escapes (`\n`, `\u{1b}`). Names are data from the
+/// module, which anyone may have written.
+pub fn printable(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    std::borrow::Cow::Owned(
+        name.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Node id of the root of every tree; it stands for "no function".
 pub const ROOT: u32 = 0;
 /// `Node::func` of the root.
@@ -452,6 +473,16 @@ mod tests {
         p.tree.nodes[b as usize].self_ns = 5;
         let s = &p.function_stats()[f as usize];
         assert_eq!((s.self_ns, s.total_ns), (15, 15));
+    }
+
+    #[test]
+    fn names_cannot_forge_lines_or_drive_terminals() {
+        assert_eq!(printable("f\nmain;g 99"), "f\\nmain;g 99");
+        assert_eq!(printable("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert!(matches!(
+            printable("fib::fib"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

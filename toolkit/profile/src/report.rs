@@ -86,7 +86,7 @@ pub fn render(rows: &[Row]) -> String {
             r.self_pct,
             duration(r.total_ns),
             r.total_pct,
-            r.name
+            crate::printable(&r.name)
         );
     }
     out

@@ -309,7 +309,10 @@ impl Heap {
 
     /// A stack as one `outer;…;leaf` string (folded-stack spelling).
     pub fn stack_string(&self, stack: u32) -> String {
-        let frames: Vec<String> = self.stack(stack).map(|f| f.replace(';', ":")).collect();
+        let frames: Vec<String> = self
+            .stack(stack)
+            .map(|f| crate::printable(f).replace(';', ":"))
+            .collect();
         if frames.is_empty() {
             "[root]".to_string()
         } else {

@@ -281,7 +281,12 @@ pub fn alarm(before: Option<&Heap>, after: &Heap) -> Option<String> {
 pub fn show(heap: &Heap) -> String {
     let s = MemorySummary::from_heap(heap);
     let mut out = String::new();
-    let _ = writeln!(out, "module   {} ({})", heap.module, heap.reason);
+    let _ = writeln!(
+        out,
+        "module   {} ({})",
+        crate::printable(&heap.module),
+        crate::printable(&heap.reason)
+    );
     let _ = writeln!(out, "hooks    {}", hooks_line(&heap.hooks));
     let _ = writeln!(
         out,
