@@ -126,7 +126,9 @@ function profileRun(host, label, args) {
     status: r.status,
     stdout: r.stdout.toString(),
     stderr: r.stderr.toString(),
-    files: readdirSync(out).sort(),
+    files: readdirSync(out)
+      .filter((name) => !name.startsWith('.'))
+      .sort(),
     callsFolded: file('calls.folded').toString(),
     summary: JSON.parse(file('summary.json').toString()),
   };

@@ -120,10 +120,12 @@ impl RunCommand {
         }
         let path = Path::new(&options.module).to_path_buf();
         let bytes = input::read_file(&path)?;
-        let out = options.out.clone();
+        // Before any work: a run must never be lost to an unusable --out.
+        let mut sink = DirSink::open(&options.out)?;
         let session = Session::new(&bytes, options)
             .with_context(|| format!("cannot profile `{}`", path.display()))?;
         drop(bytes);
+        sink.clear_stale()?;
 
         let interrupt = Arc::new(AtomicBool::new(false));
         {
@@ -140,7 +142,6 @@ impl RunCommand {
             interrupt,
             inherit_stdio: true,
         };
-        let mut sink = DirSink::new(&out);
         let done = runner::run(&session, &host, &mut sink)
             .with_context(|| format!("cannot profile `{}`", path.display()))?;
         for line in session.closing_messages(&done, &sink.location()) {

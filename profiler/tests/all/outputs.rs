@@ -65,10 +65,12 @@ fn closing_files(stderr: &str, dir: &std::path::Path) -> Vec<String> {
     files
 }
 
+/// The files of `dir`, without hidden ones (the run's lock).
 fn files_in(dir: &std::path::Path) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
         .collect();
     files.sort();
     files
@@ -135,7 +137,11 @@ fn report_reads_pprof_back() {
         stdout(&out).lines().nth(2).unwrap_or_default().to_string()
     };
     assert!(first(&["--sort", "calls"]).ends_with(" fib::fib"));
-    let top = first(&[]);
+    // Time needs a run long enough to be sampled.
+    let (out, _, hot) = run_profile("report-hot", &[rust_guest("hot").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = wprof(&["report", hot.to_str().unwrap()]);
+    let top = stdout(&out).lines().nth(2).unwrap_or_default().to_string();
     assert!(top.contains("100.00%"), "the root of all time first: {top}");
     // Header line, column line, then at most --top rows.
     let out = wprof(&[
@@ -240,11 +246,94 @@ fn names_are_data() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let folded = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
     assert_eq!(folded.lines().count(), 1, "{folded}");
-    assert!(folded.contains(r"evil\nforged:line 1000000\u{1b}[2J 1"), "{folded}");
+    assert!(
+        folded.contains(r"evil\nforged:line 1000000\u{1b}[2J 1"),
+        "{folded}"
+    );
     assert_eq!(
         summary["functions"][0]["name"],
         "evil\\nforged;line 1000000\\u{1b}[2J"
     );
     let report = stdout(&wprof(&["report", dir.to_str().unwrap()]));
     assert!(!report.contains('\u{1b}'), "{report}");
+}
+
+#[test]
+fn an_unusable_out_is_refused_before_the_guest_runs() {
+    let dir = temp_dir("out-is-a-file");
+    let file = dir.join("taken");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = wprof(&[
+        "run",
+        "--out",
+        file.to_str().unwrap(),
+        rust_guest("fib").to_str().unwrap(),
+        "--",
+        "20",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "the guest never ran");
+}
+
+#[test]
+fn a_reused_out_holds_one_run() {
+    let dir = temp_dir("out-reused");
+    for stale in ["heap-009.wheap", "memory.svg", ".calls.folded.partial"] {
+        std::fs::write(dir.join(stale), "from an earlier run").unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "the user's").unwrap();
+    let fib = rust_guest("fib");
+    let out = wprof(&["run", "--out", dir.to_str().unwrap(), fib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut files = files_in(&dir);
+    files.retain(|f| f != "notes.txt");
+    assert_eq!(closing_files(&stderr(&out), &dir), files);
+    assert!(dir.join("notes.txt").exists(), "other files are left alone");
+    assert!(!dir.join(".calls.folded.partial").exists());
+}
+
+#[test]
+fn an_output_that_cannot_be_written_spares_the_others() {
+    let dir = temp_dir("out-blocked");
+    // A directory where summary.json must go: the rename into place fails.
+    std::fs::create_dir_all(dir.join("summary.json")).unwrap();
+    let fib = rust_guest("fib");
+    let out = wprof(&["run", "--out", dir.to_str().unwrap(), fib.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the guest's outcome: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("wprof: error: failed to write") && err.contains("summary.json"),
+        "{err}"
+    );
+    for f in ["flamegraph.svg", "cpu.pb.gz", "cpu.folded", "calls.folded"] {
+        assert!(dir.join(f).is_file(), "{f} written");
+    }
+    assert!(!closing_files(&err, &dir).contains(&"summary.json".to_string()));
+    assert!(!dir.join(".summary.json.partial").exists());
+}
+
+#[test]
+fn two_runs_cannot_share_an_out() {
+    let dir = temp_dir("out-locked");
+    let lock = std::fs::File::create(dir.join(".wprof.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let fib = rust_guest("fib");
+    let out = wprof(&["run", "--out", dir.to_str().unwrap(), fib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another wprof run"),
+        "{}",
+        stderr(&out)
+    );
+    drop(lock);
 }

@@ -168,6 +168,10 @@ pub struct Finished {
     pub profile: Profile,
     /// Every file written, in order (heap dumps taken during the run first).
     pub files: Vec<String>,
+    /// Files that could not be written, as messages with their causes. The
+    /// others are written all the same, and the exit code still mirrors the
+    /// guest.
+    pub failed: Vec<String>,
     /// wprof's exit code, mirroring the guest.
     pub exit_code: u8,
 }
@@ -409,15 +413,13 @@ impl Session {
             });
         }
         let mut files = rec.dumps.clone();
-        files.extend(
-            outputs::write_all(&profile, sink)?
-                .into_iter()
-                .map(String::from),
-        );
+        let (written, failed) = outputs::write_all(&profile, sink);
+        files.extend(written.into_iter().map(String::from));
         let exit_code = exit::code(&profile.exit);
         Ok(Finished {
             profile,
             files,
+            failed: failed.iter().map(error_chain).collect(),
             exit_code,
         })
     }
@@ -453,6 +455,7 @@ impl Session {
         {
             lines.push(format!("memory alarm: {alarm}"));
         }
+        lines.extend(done.failed.iter().map(|f| format!("error: {f}")));
         lines.push(format!(
             "profile written to {location} ({})",
             done.files.join(", ")
@@ -598,6 +601,17 @@ impl Session {
         heap.module = self.options.module.clone();
         Some(heap)
     }
+}
+
+/// `error: cause: cause` in one line.
+fn error_chain(e: &Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    message
 }
 
 /// The run plan, checked against the module's exports.

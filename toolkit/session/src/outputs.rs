@@ -127,10 +127,26 @@ pub fn dump_name(n: usize) -> String {
     format!("heap-{n:03}.wheap")
 }
 
+/// Whether `name` is a file a run writes (one of [`FILES`] or a heap
+/// dump), so a host can clear what an earlier run left.
+pub fn is_output(name: &str) -> bool {
+    FILES.iter().any(|f| f.name == name)
+        || name
+            .strip_prefix("heap-")
+            .and_then(|n| n.strip_suffix(".wheap"))
+            .is_some_and(|n| n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Where output files go.
 pub trait Sink {
     /// A writer for file `name`, replacing any earlier one.
     fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write + '_>>;
+    /// File `name` is complete (its writer was flushed and dropped): a sink
+    /// that writes under a temporary name moves it into place here, so no
+    /// reader ever sees a truncated file under its real name.
+    fn commit(&mut self, _name: &str) -> std::io::Result<()> {
+        Ok(())
+    }
     /// How messages name file `name` (`wprof-out/cpu.pb.gz`).
     fn path(&self, name: &str) -> String;
 }
@@ -182,17 +198,24 @@ pub(crate) fn put(
             wprof_profile::Error::Io(io) => io,
             other => std::io::Error::other(other.to_string()),
         })?;
-        w.flush()
+        w.flush()?;
+        drop(w);
+        sink.commit(name)
     })();
     result.map_err(|e| failed(sink, e))
 }
 
-/// Writes every file of the set that `profile` has; returns their names.
-pub fn write_all(profile: &Profile, sink: &mut dyn Sink) -> Result<Vec<&'static str>, Error> {
+/// Writes every file of the set that `profile` has. A file that cannot be
+/// written does not stop the others: returns the names written and the
+/// failures.
+pub fn write_all(profile: &Profile, sink: &mut dyn Sink) -> (Vec<&'static str>, Vec<Error>) {
     let mut written = Vec::new();
+    let mut failed = Vec::new();
     for f in FILES.iter().filter(|f| f.applies(profile)) {
-        put(sink, f.name, |w| (f.write)(profile, w))?;
-        written.push(f.name);
+        match put(sink, f.name, |w| (f.write)(profile, w)) {
+            Ok(()) => written.push(f.name),
+            Err(e) => failed.push(e),
+        }
     }
-    Ok(written)
+    (written, failed)
 }
