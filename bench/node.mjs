@@ -55,7 +55,7 @@ async function child(variant, path, args) {
   if (variant === 'instrumented') {
     // The run session instruments as `wprof-node run` does; the probe
     // runtime is sized by it (`--max-contexts` default).
-    const session = new toolkit.Session(bytes, toolkit.defaultRunOptions(path));
+    const session = new toolkit.Session(bytes, toolkit.defaultRunOptions(path), () => {}, "");
     bytes = /** @type {Uint8Array<ArrayBuffer>} */ (session.wasm());
     const params = session.runtime();
     session.free();

@@ -12,7 +12,7 @@
 // the command line. stdout belongs to the guest; wprof-node's own messages
 // go to stderr.
 
-import { mkdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WASI } from '../src/index.js';
@@ -208,6 +208,14 @@ async function run(argv) {
   } catch (e) {
     throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
   }
+  // Before any work: a run must never be lost to an unusable --out.
+  const out = options.out;
+  if (exists(out) && !isDirectory(out)) throw new Error(`--out \`${out}\` exists and is not a directory`);
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new Error(`failed to create output directory \`${out}\``, { cause: e });
+  }
   /** @type {Record<string, import('../src/index.js').Directory>} */
   const preopens = {};
   for (const [host, guest] of options.dirs) preopens[guest] = loadDirectory(host);
@@ -225,8 +233,21 @@ async function run(argv) {
       bytes,
       options,
       wasi,
-      location: `${options.out}/`,
+      location: `${out}/`,
       sampler: startSampler,
+      // A reused directory never mixes runs: what an earlier run wrote goes.
+      beforeRun: () => clearStale(out, toolkit.isOutputName),
+      // Complete files only, under their real names: write, then rename.
+      write: (name, content) => {
+        const partial = join(out, `.${name}.partial`);
+        try {
+          writeFileSync(partial, content);
+          renameSync(partial, join(out, name));
+        } catch (e) {
+          rmSync(partial, { force: true });
+          throw e;
+        }
+      },
       peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
     });
   } catch (e) {
@@ -234,22 +255,32 @@ async function run(argv) {
   } finally {
     for (const [host, guest] of options.dirs) saveDirectory(preopens[guest], host);
   }
-
-  try {
-    mkdirSync(options.out, { recursive: true });
-  } catch (e) {
-    throw new Error(`failed to create output directory \`${options.out}\``, { cause: e });
-  }
-  for (const [name, content] of result.files) {
-    const path = join(options.out, name);
-    try {
-      writeFileSync(path, content);
-    } catch (e) {
-      throw new Error(`failed to write \`${path}\``, { cause: e });
-    }
-  }
   for (const line of result.messages) console.error(`wprof-node: ${line}`);
   return result.exitCode;
+}
+
+/**
+ * Removes the outputs (and unfinished temporary files) of an earlier run.
+ * @param {string} dir
+ * @param {(name: string) => boolean} isOutput
+ */
+function clearStale(dir, isOutput) {
+  for (const name of readdirSync(dir)) {
+    const partial = /^\.(.*)\.partial$/.exec(name)?.[1];
+    if (!isOutput(name) && !(partial && isOutput(partial))) continue;
+    const path = join(dir, name);
+    if (statSync(path).isFile()) rmSync(path);
+  }
+}
+
+/** @param {string} path */
+function exists(path) {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** @param {string[]} argv @returns {Promise<number>} */

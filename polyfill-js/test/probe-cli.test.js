@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,4 +168,23 @@ test('instrument writes the artifact', () => {
   assert.equal(r.status, 0, r.stderr);
   const bytes = readFileSync(join(scratch, 'inst.wasm'));
   assert.ok(WebAssembly.Module.customSections(new WebAssembly.Module(bytes), 'wprof.abi').length === 1);
+});
+
+test('--out is checked before the guest runs; a reused one holds one run', () => {
+  const ok = guest('hello.wat', `(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1) (data (i32.const 8) "hi\\n")
+    (func (export "_start") (i32.store (i32.const 0) (i32.const 8)) (i32.store (i32.const 4) (i32.const 3))
+      (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 20)))))`);
+  writeFileSync(join(scratch, 'taken'), 'a file');
+  let r = wprofNode(['run', '--out', 'taken', ok]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /exists and is not a directory/);
+  assert.equal(r.stdout, '', 'the guest never ran');
+
+  const dir = join(scratch, 'reused');
+  mkdirSync(dir, { recursive: true });
+  for (const stale of ['heap-009.wheap', 'memory.svg', '.summary.json.partial', 'notes.txt']) writeFileSync(join(dir, stale), 'old');
+  r = wprofNode(['run', '--out', 'reused', ok]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(dir).sort(), ['calls.folded', 'cpu.folded', 'cpu.pb.gz', 'flamegraph.svg', 'notes.txt', 'summary.json']);
 });

@@ -125,7 +125,7 @@ test('invoke parses arguments by type and shows results like the native runner',
   const bytes = wasm(REACTOR);
   /** The session's plan: arguments parsed by the export's parameter types. @param {string} name @param {string[]} args */
   const plan = (name, args) => {
-    const session = new toolkit.Session(bytes, JSON.stringify(runOptions({ invoke: { export: name, args } })));
+    const session = new toolkit.Session(bytes, JSON.stringify(runOptions({ invoke: { export: name, args } })), () => {}, "");
     try {
       return JSON.parse(session.plan());
     } finally {
@@ -252,4 +252,26 @@ test('wprof errors are ProbeErrors with the native messages', () => {
   );
   const artifact = toolkit.instrument(wasm(ALLOCATOR), false, false);
   fails(artifact, { memory: {} }, /artifact instrumented without memory probes/);
+});
+
+test('a file the host cannot write spares the others and the exit code', () => {
+  /** @type {string[]} */
+  const wrote = [];
+  const r = profile(toolkit, {
+    bytes: wasm(`(module ${WASI_IMPORTS} (func (export "_start") (call $exit (i32.const 3))))`),
+    options: runOptions({}),
+    wasi: new WASI({ args: ['guest.wat'] }),
+    location: 'out/',
+    write: (name) => {
+      if (name === 'cpu.pb.gz') throw new Error('disk full');
+      wrote.push(name);
+    },
+  });
+  assert.equal(r.exitCode, 3, "the guest's outcome");
+  assert.deepEqual(wrote, ['flamegraph.svg', 'cpu.folded', 'calls.folded', 'summary.json']);
+  assert.deepEqual(r.written, wrote);
+  assert.deepEqual(r.messages, [
+    'error: failed to write `out/cpu.pb.gz`: disk full',
+    `profile written to out/ (${wrote.join(', ')})`,
+  ]);
 });

@@ -50,6 +50,9 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @property {object} options the session's run options (`parseRunArgs` or `defaultRunOptions`)
  * @property {WasiHost} wasi
  * @property {string} [location] where the host puts the files, for the closing messages
+ * @property {(name: string, bytes: Uint8Array) => void} [write] takes each complete output file;
+ *   a throw fails that file only. Default: keep them in the result's `files`
+ * @property {() => void} [beforeRun] called once the module is checked, before the guest runs
  * @property {() => number | undefined} [peakRssBytes] the host's peak memory, if it knows
  * @property {Sampler} [sampler] the host's CPU sampler; without one, no time is measured
  */
@@ -75,6 +78,8 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @property {Exit} exit how the guest ended
  * @property {number} exitCode wprof's exit code, mirroring the guest
  * @property {Map<string, Uint8Array>} files output file name → bytes, in the order written
+ *   (empty when the host took them with `write`)
+ * @property {string[]} written names of the files written
  * @property {string[]} messages what to print after the run (without a prefix)
  * @property {boolean} instrumented false when the input already was an artifact
  */
@@ -86,17 +91,21 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @returns {ProfileResult}
  */
 export function profile(toolkit, options) {
+  /** @type {Map<string, Uint8Array>} */
+  const files = new Map();
+  const write = options.write ?? ((/** @type {string} */ name, /** @type {Uint8Array} */ bytes) => files.set(name, bytes));
   /** @type {import('./toolkit.js').ToolkitSession} */
   let session;
   try {
-    session = new toolkit.Session(options.bytes, JSON.stringify(options.options));
+    session = new toolkit.Session(options.bytes, JSON.stringify(options.options), write, options.location ?? '');
   } catch (e) {
     // The toolkit's error already carries its whole chain in its message
     // (`top: cause`); kept as the cause, hosts would print it twice.
     throw new ProbeError(e instanceof Error ? e.message : String(e));
   }
   try {
-    return run(toolkit, session, options);
+    options.beforeRun?.();
+    return { ...run(toolkit, session, options), files };
   } finally {
     session.free();
   }
@@ -106,7 +115,7 @@ export function profile(toolkit, options) {
  * @param {import('./toolkit.js').Toolkit} toolkit
  * @param {import('./toolkit.js').ToolkitSession} session
  * @param {ProfileOptions} options
- * @returns {ProfileResult}
+ * @returns {Omit<ProfileResult, 'files'>}
  */
 function run(toolkit, session, options) {
   const abi = readAbi(toolkit);
@@ -174,14 +183,11 @@ function run(toolkit, session, options) {
   const [mem, ...state] = runtime ? runtime.view() : [undefined, 0, 0, 0, 0n];
   /** @type {{ files: string[], exitCode: number }} */
   const done = JSON.parse(session.finish(mem, ...state, JSON.stringify(end)));
-  /** @type {Map<string, Uint8Array>} */
-  const files = new Map();
-  for (const name of done.files) files.set(name, session.file(name));
   return {
     exit,
     exitCode: done.exitCode,
-    files,
-    messages: session.closingMessages(options.location ?? ''),
+    written: done.files,
+    messages: session.closingMessages(),
     instrumented: session.instrumentedHere,
   };
 }

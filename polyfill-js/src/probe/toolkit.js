@@ -34,8 +34,7 @@
  *   overflow: bigint, memoryBytes: number | undefined) => void} dump
  * @property {(memory: Uint8Array | undefined, nodeCount: number, nodesBase: number, flatBase: number,
  *   overflow: bigint, end: string) => string} finish JSON `{files, exitCode, truncatedCalls}`
- * @property {(name: string) => Uint8Array} file
- * @property {(location: string) => string[]} closingMessages
+ * @property {() => string[]} closingMessages
  * @property {() => void} free
  */
 
@@ -49,7 +48,9 @@
  * @property {(module: string) => string} defaultRunOptions JSON run options
  * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean) => Uint8Array} instrument
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
- * @property {new (bytes: Uint8Array, options: string) => ToolkitSession} Session
+ * @property {(name: string) => boolean} isOutputName a file a run writes (output or heap dump)
+ * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,
+ *   location: string) => ToolkitSession} Session
  */
 
 const GLUE = '../../wasm/wprof_browser.js';

@@ -28,7 +28,7 @@ use wprof_instrument::abi;
 use wprof_profile::Exit;
 use wprof_profile::values;
 use wprof_session::cli::{self, Args, Host, RunOptions};
-use wprof_session::outputs::MemorySink;
+use wprof_session::outputs::Sink;
 use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
 
 /// The error and its sources in one line (`top: cause: cause`), as JS
@@ -145,6 +145,13 @@ pub fn parse_run_args(args: &str) -> Result<String, JsError> {
     .to_string())
 }
 
+/// Whether `name` is a file a run writes (an output or a heap dump), so a
+/// host can clear what an earlier run left in its output directory.
+#[wasm_bindgen(js_name = isOutputName)]
+pub fn is_output_name(name: &str) -> bool {
+    wprof_session::outputs::is_output(name)
+}
+
 /// Options for `module` with every default (for hosts without a command
 /// line, such as a page), as JSON to adjust and pass to [`Session::new`].
 #[wasm_bindgen(js_name = defaultRunOptions)]
@@ -207,7 +214,7 @@ fn state(node_count: u32, nodes_base: u32, flat_base: u32, overflow: u64) -> abi
 pub struct Session {
     inner: wprof_session::Session,
     rec: Option<Recording>,
-    sink: MemorySink,
+    sink: JsSink,
     done: Option<Finished>,
 }
 
@@ -215,12 +222,25 @@ pub struct Session {
 impl Session {
     /// Reads and checks the module file's bytes, plans the run and
     /// instruments (`options`: JSON of `RunOptions`, e.g. from
-    /// `parseRunArgs` or `defaultRunOptions`).
+    /// `parseRunArgs` or `defaultRunOptions`). Output files go to
+    /// `write(name, bytes)`, called once per complete file; a throw there
+    /// fails that file only (its message names it), as natively. `location`
+    /// is how messages name where files go (`wprof-out/`).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8], options: &str) -> Result<Session, JsError> {
+    pub fn new(
+        bytes: &[u8],
+        options: &str,
+        write: js_sys::Function,
+        location: String,
+    ) -> Result<Session, JsError> {
         let options: RunOptions = serde_json::from_str(options)
             .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
-        Session::open(bytes, options).map_err(js)
+        let sink = JsSink {
+            write,
+            location,
+            pending: Vec::new(),
+        };
+        Session::open(bytes, options, sink).map_err(js)
     }
 
     /// The module to compile and run.
@@ -356,37 +376,64 @@ impl Session {
         Ok(json.to_string())
     }
 
-    /// The bytes of output file `name` (dumps during the run included).
-    pub fn file(&self, name: &str) -> Result<Vec<u8>, JsError> {
-        self.sink
-            .get(name)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| JsError::new(&format!("no output file `{name}`")))
-    }
-
-    /// The lines to print after the run, `location` naming where the host
-    /// put the files (`wprof-out/`).
+    /// The lines to print after the run.
     #[wasm_bindgen(js_name = closingMessages)]
-    pub fn closing_messages(&self, location: &str) -> Result<Vec<String>, JsError> {
+    pub fn closing_messages(&self) -> Result<Vec<String>, JsError> {
         let done = self
             .done
             .as_ref()
             .ok_or_else(|| JsError::new("the run is not finished"))?;
-        Ok(self.inner.closing_messages(done, location))
+        Ok(self.inner.closing_messages(done, &self.sink.location))
     }
 }
 
 const FINISHED: &str = "the run is already finished";
 
+/// The JS host's sink: each complete file goes to its `write(name, bytes)`.
+#[derive(Debug)]
+struct JsSink {
+    write: js_sys::Function,
+    location: String,
+    pending: Vec<u8>,
+}
+
+impl Sink for JsSink {
+    fn create(&mut self, _name: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
+        self.pending.clear();
+        Ok(Box::new(&mut self.pending))
+    }
+
+    fn commit(&mut self, name: &str) -> std::io::Result<()> {
+        let bytes = js_sys::Uint8Array::from(&self.pending[..]);
+        let result = self
+            .write
+            .call2(&JsValue::NULL, &JsValue::from_str(name), &bytes);
+        self.pending = Vec::new();
+        result.map(|_| ()).map_err(|e| {
+            let message = e
+                .dyn_ref::<js_sys::Error>()
+                .map_or_else(|| format!("{e:?}"), |e| String::from(e.message()));
+            std::io::Error::other(message)
+        })
+    }
+
+    fn path(&self, name: &str) -> String {
+        format!("{}{name}", self.location)
+    }
+}
+
 impl Session {
-    /// See [`Session::new`].
-    pub fn open(bytes: &[u8], options: RunOptions) -> Result<Session, wprof_session::Error> {
+    fn open(
+        bytes: &[u8],
+        options: RunOptions,
+        sink: JsSink,
+    ) -> Result<Session, wprof_session::Error> {
         let inner = wprof_session::Session::new(bytes, options)?;
         let rec = Some(inner.recording());
         Ok(Session {
             inner,
             rec,
-            sink: MemorySink::default(),
+            sink,
             done: None,
         })
     }
