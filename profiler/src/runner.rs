@@ -50,7 +50,7 @@ const MAX_SAMPLED_FRAMES: usize = 2048;
 /// What only the native host decides.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
-    /// Set to stop the guest (Ctrl-C).
+    /// Set to stop the guest (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupt: Arc<AtomicBool>,
     /// Give the guest wprof's stdin/stdout/stderr (otherwise: empty input,
     /// discarded output).
@@ -218,6 +218,15 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
 
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)?;
+    // wasmtime-wasi turns exit codes of 126 and above into a trap; the guest
+    // asked to exit with that code, so it exits (as natively run programs do).
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        wprof_session::module::WASI_MODULE,
+        "proc_exit",
+        |code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(I32Exit(code))) },
+    )?;
+    linker.allow_shadowing(false);
     let runtime = match session.runtime() {
         Some(params) => {
             let rt = wt(Module::new(&engine, params.wasm)).context("probe runtime")?;
@@ -469,7 +478,7 @@ fn classify(e: wasmtime::Error, timeout_ns: Option<u64>) -> Exit {
             Stopped::Interrupted => Exit {
                 kind: ExitKind::Interrupted,
                 code: None,
-                message: Some("interrupted by Ctrl-C".to_string()),
+                message: Some("interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP)".to_string()),
             },
         };
     }

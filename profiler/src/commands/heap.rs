@@ -54,8 +54,7 @@ pub enum HeapAction {
 }
 
 fn load(path: &PathBuf) -> Result<Heap> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let bytes = crate::input::read_regular(path, "heap dump")?;
     Heap::read(&bytes).with_context(|| format!("cannot read heap dump `{}`", path.display()))
 }
 

@@ -53,8 +53,7 @@ impl ReportCommand {
         } else {
             self.profile.clone()
         };
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let bytes = crate::input::read_regular(&path, "profile")?;
         let profile = pprof::read(&bytes, &path.display().to_string())
             .with_context(|| format!("`{}` is not a pprof profile", path.display()))?;
         let sort = match self.sort {

@@ -130,10 +130,12 @@ impl RunCommand {
         let interrupt = Arc::new(AtomicBool::new(false));
         {
             let flag = interrupt.clone();
-            // A second Ctrl-C while the guest sits in a blocking host call
-            // gives up on the profile rather than hang.
+            // SIGINT, SIGTERM and SIGHUP stop the guest and write the
+            // partial profile. A second one while the guest sits in a
+            // blocking host call gives up on the profile rather than hang.
             let _ = ctrlc::set_handler(move || {
                 if flag.swap(true, Ordering::Relaxed) {
+                    eprintln!("wprof: interrupted again: the profile is abandoned");
                     std::process::exit(exit::INTERRUPTED as i32);
                 }
             });

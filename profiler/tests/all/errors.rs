@@ -154,3 +154,48 @@ fn missing_import_is_named() {
     assert_error(&out, 1, "error: cannot profile");
     assert!(stderr(&out).contains("env::host_fn"), "{}", stderr(&out));
 }
+
+#[test]
+fn report_and_heap_refuse_what_is_not_their_input() {
+    let dir = temp_dir("err-report");
+    let empty = dir.join("cpu.pb.gz");
+    std::fs::write(&empty, b"").unwrap();
+    let out = wprof(&["report", empty.to_str().unwrap()]);
+    assert_error(&out, 1, "error: `");
+    assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+    // A device would be read forever.
+    for args in [
+        vec!["report", "/dev/zero"],
+        vec!["heap", "show", "/dev/zero"],
+        vec!["run", "/dev/zero"],
+    ] {
+        let out = wprof(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("is not a regular file"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A gzip bomb: 2 GiB of zeros in a few MB is refused, not inflated.
+    let bomb = dir.join("bomb.pb.gz");
+    {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&bomb).unwrap(),
+            flate2::Compression::best(),
+        );
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1100 {
+            gz.write_all(&zeros).unwrap();
+        }
+        gz.finish().unwrap();
+    }
+    let out = wprof(&["report", bomb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("decompresses to more than"),
+        "{}",
+        stderr(&out)
+    );
+}

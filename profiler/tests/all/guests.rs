@@ -184,10 +184,10 @@ fn timeout_still_writes_the_profile() {
     assert!(dir.join("flamegraph.svg").exists());
 }
 
-#[test]
-fn ctrl_c_writes_the_partial_profile() {
+/// The profile after stopping a long guest with `signal`.
+fn stopped_by(signal: &str) -> Value {
     let guest = rust_guest("callheavy");
-    let out = temp_dir("ctrl-c");
+    let out = temp_dir(&format!("signal-{signal}"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"))
         .args([
             "run",
@@ -203,13 +203,47 @@ fn ctrl_c_writes_the_partial_profile() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(130));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{signal}");
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn ctrl_c_writes_the_partial_profile() {
+    let summary = stopped_by("INT");
     assert_eq!(summary["exit"]["kind"], "interrupted");
     assert!(calls(&summary, "callheavy::fib").unwrap() > 1000);
+}
+
+#[test]
+fn sigterm_and_sighup_write_the_partial_profile() {
+    // What `timeout`, CI cancellation and `docker stop` send.
+    for signal in ["TERM", "HUP"] {
+        let summary = stopped_by(signal);
+        assert_eq!(summary["exit"]["kind"], "interrupted", "{signal}");
+        assert!(
+            calls(&summary, "callheavy::fib").unwrap() > 1000,
+            "{signal}"
+        );
+    }
+}
+
+#[test]
+fn proc_exit_codes_above_125_are_exits() {
+    let dir = temp_dir("exit-200");
+    let f = dir.join("exit.wat");
+    std::fs::write(
+        &f,
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (call $exit (i32.const 200))))"#,
+    )
+    .unwrap();
+    let (out, summary, _) = run_profile("exit-200-out", &[f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(200), "{}", stderr(&out));
+    assert_eq!(summary["exit"]["kind"], "exit");
+    assert_eq!(summary["exit"]["code"], 200);
 }

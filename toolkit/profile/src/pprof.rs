@@ -181,18 +181,46 @@ fn gzip(bytes: &[u8], out: impl Write) -> Result<(), Error> {
     Ok(())
 }
 
+/// The most a gzipped input (pprof, heap dump) may decompress to: a hostile
+/// 1 MB file must not take gigabytes.
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// `bytes` gunzipped, refusing more than [`MAX_DECOMPRESSED`].
+pub(crate) fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("gzip: {e}"))?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(format!(
+            "decompresses to more than {} MiB",
+            MAX_DECOMPRESSED >> 20
+        ));
+    }
+    Ok(out)
+}
+
 /// A pprof profile's message, gzipped or not.
 fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
-    let mut raw = Vec::new();
+    if bytes.is_empty() {
+        return Err(Error::Pprof("the file is empty".to_string()));
+    }
+    let raw;
     let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        GzDecoder::new(bytes)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::Pprof(format!("gzip: {e}")))?;
+        raw = gunzip(bytes).map_err(Error::Pprof)?;
         &raw[..]
     } else {
         bytes
     };
-    proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))
+    let p = proto::Profile::decode(data).map_err(|e| Error::Pprof(e.to_string()))?;
+    // Anything decodes as an empty message; a profile has sample types.
+    if p.sample_type.is_empty() {
+        return Err(Error::Pprof(
+            "no sample types: not a pprof profile".to_string(),
+        ));
+    }
+    Ok(p)
 }
 
 /// String `i` of `p`'s table.

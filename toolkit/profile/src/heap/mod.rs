@@ -27,10 +27,9 @@
 mod recorder;
 pub mod report;
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use flate2::Compression;
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
@@ -346,10 +345,7 @@ impl Heap {
         if !bytes.starts_with(&[0x1f, 0x8b]) {
             return Err(Error::Dump("not a wprof heap dump (not gzip)".to_string()));
         }
-        let mut json = Vec::new();
-        GzDecoder::new(bytes)
-            .read_to_end(&mut json)
-            .map_err(|e| Error::Dump(format!("gzip: {e}")))?;
+        let json = crate::pprof::gunzip(bytes).map_err(Error::Dump)?;
         let probe: serde_json::Value =
             serde_json::from_slice(&json).map_err(|e| Error::Dump(format!("json: {e}")))?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
