@@ -53,7 +53,8 @@ pub enum HeapAction {
     },
 }
 
-fn load(path: &PathBuf) -> Result<Heap> {
+fn load(path: impl AsRef<std::path::Path>) -> Result<Heap> {
+    let path = path.as_ref();
     let bytes = crate::input::read_regular(path, "heap dump")?;
     Heap::read(&bytes).with_context(|| format!("cannot read heap dump `{}`", path.display()))
 }
