@@ -56,6 +56,27 @@ pub fn printable(name: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// The most a gzipped input (pprof, heap dump) may decompress to: a hostile
+/// 1 MB file must not take gigabytes.
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// `bytes` gunzipped, refusing more than [`MAX_DECOMPRESSED`].
+pub(crate) fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("gzip: {e}"))?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(format!(
+            "decompresses to more than {} MiB",
+            MAX_DECOMPRESSED >> 20
+        ));
+    }
+    Ok(out)
+}
+
 /// Node id of the root of every tree; it stands for "no function".
 pub const ROOT: u32 = 0;
 /// `Node::func` of the root.

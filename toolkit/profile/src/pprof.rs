@@ -7,10 +7,9 @@
 //! and `-sample_index=calls` exact call counts.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use flate2::Compression;
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use prost::Message;
 
@@ -181,26 +180,6 @@ fn gzip(bytes: &[u8], out: impl Write) -> Result<(), Error> {
     Ok(())
 }
 
-/// The most a gzipped input (pprof, heap dump) may decompress to: a hostile
-/// 1 MB file must not take gigabytes.
-pub const MAX_DECOMPRESSED: u64 = 1 << 30;
-
-/// `bytes` gunzipped, refusing more than [`MAX_DECOMPRESSED`].
-pub(crate) fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    GzDecoder::new(bytes)
-        .take(MAX_DECOMPRESSED + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("gzip: {e}"))?;
-    if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(format!(
-            "decompresses to more than {} MiB",
-            MAX_DECOMPRESSED >> 20
-        ));
-    }
-    Ok(out)
-}
-
 /// A pprof profile's message, gzipped or not.
 fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
     if bytes.is_empty() {
@@ -208,7 +187,7 @@ fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
     }
     let raw;
     let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        raw = gunzip(bytes).map_err(Error::Pprof)?;
+        raw = crate::gunzip(bytes).map_err(Error::Pprof)?;
         &raw[..]
     } else {
         bytes

@@ -345,7 +345,7 @@ impl Heap {
         if !bytes.starts_with(&[0x1f, 0x8b]) {
             return Err(Error::Dump("not a wprof heap dump (not gzip)".to_string()));
         }
-        let json = crate::pprof::gunzip(bytes).map_err(Error::Dump)?;
+        let json = crate::gunzip(bytes).map_err(Error::Dump)?;
         let probe: serde_json::Value =
             serde_json::from_slice(&json).map_err(|e| Error::Dump(format!("json: {e}")))?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
