@@ -3,6 +3,7 @@
 //! profile and the output set; this crate is the only place that knows about
 //! wasmtime, threads and processes.
 
+pub mod cache;
 pub mod commands;
 pub mod input;
 pub mod memory;

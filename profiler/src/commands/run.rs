@@ -11,8 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use wprof_session::cli::{self, Args, Host, RUN_FLAGS, RunOptions};
-use wprof_session::{Session, exit};
+use wprof_session::{ArtifactCache, Session, exit};
 
+use crate::cache::DirCache;
 use crate::outputs::DirSink;
 use crate::{input, runner};
 
@@ -122,8 +123,13 @@ impl RunCommand {
         let bytes = input::read_file(&path)?;
         // Before any work: a run must never be lost to an unusable --out.
         let mut sink = DirSink::open(&options.out)?;
-        let session = Session::new(&bytes, options)
-            .with_context(|| format!("cannot profile `{}`", path.display()))?;
+        let cache = options.cache.then(DirCache::user).flatten();
+        let session = Session::with_cache(
+            &bytes,
+            options,
+            cache.as_ref().map(|c| c as &dyn ArtifactCache),
+        )
+        .with_context(|| format!("cannot profile `{}`", path.display()))?;
         drop(bytes);
         sink.clear_stale()?;
 

@@ -337,3 +337,42 @@ fn two_runs_cannot_share_an_out() {
     );
     drop(lock);
 }
+
+#[test]
+fn instrumented_artifacts_are_cached_between_runs() {
+    let cache = temp_dir("artifact-cache");
+    let fib = rust_guest("fib");
+    let run = |extra: &[&str]| {
+        let out_dir = temp_dir("artifact-cache-out");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"));
+        cmd.args(["run", "--out", out_dir.to_str().unwrap()])
+            .args(extra)
+            .args([fib.to_str().unwrap(), "--", "20"])
+            .env("WPROF_CACHE_DIR", &cache);
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(calls(&summary, "fib::fib"), Some(21891));
+    };
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    run(&["--no-cache"]);
+    assert!(entries().is_empty(), "--no-cache writes no artifact");
+    run(&[]);
+    let [artifact] = entries().try_into().expect("one cached artifact");
+    let stamp = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    run(&[]);
+    assert_eq!(
+        std::fs::metadata(&artifact).unwrap().modified().unwrap(),
+        stamp,
+        "a hit reads the artifact and rewrites nothing"
+    );
+    // A damaged entry costs a re-instrumentation, never a wrong profile.
+    std::fs::write(&artifact, b"garbage").unwrap();
+    run(&[]);
+    assert!(std::fs::read(&artifact).unwrap().starts_with(b"\0asm"));
+}

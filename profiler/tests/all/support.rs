@@ -55,10 +55,12 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs `wprof ARGS`.
+/// Runs `wprof ARGS`, with its artifact cache under the target dir rather
+/// than the user's.
 pub fn wprof(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wprof"))
         .args(args)
+        .env("WPROF_CACHE_DIR", repo().join("target/test-cache"))
         .output()
         .expect("wprof runs")
 }
