@@ -116,9 +116,8 @@ impl MemoryProbeHost for Host {
 }
 
 impl Host {
-    /// Sample mode: charges the time since the last tick to the stack now,
-    /// with `host` (an imported function being called) as its leaf.
-    fn tick(&mut self, now: Instant, backtrace: &WasmBacktrace, host: Option<u32>) {
+    /// Sample mode: charges the time since the last tick to the stack now.
+    fn tick(&mut self, now: Instant, backtrace: &WasmBacktrace) {
         let delta = now.saturating_duration_since(self.last).as_nanos() as u64;
         self.last = now;
         let frames = backtrace.frames();
@@ -127,7 +126,7 @@ impl Host {
         }
         let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
         self.rec.sample_stack(
-            frames.iter().rev().map(|f| f.func_index()).chain(host),
+            frames.iter().rev().map(|f| f.func_index()),
             truncated,
             delta,
         );
@@ -207,7 +206,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     store.epoch_deadline_callback(move |mut cx| {
         if sampling {
             let backtrace = WasmBacktrace::capture(&cx);
-            cx.data_mut().tick(Instant::now(), &backtrace, None);
+            cx.data_mut().tick(Instant::now(), &backtrace);
         }
         match cx.data().stop.load(Ordering::Relaxed) {
             TIMED_OUT => Err(wasmtime::Error::new(Stopped::Timeout)),
