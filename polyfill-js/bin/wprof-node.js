@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WASI } from '../src/index.js';
 import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+import { artifactCache } from '../src/node/cache.js';
 import { startSampler } from '../src/node/sampler.js';
 import { loadNodeToolkit } from '../src/node/toolkit.js';
 import { profile } from '../src/probe/index.js';
@@ -235,6 +236,7 @@ async function run(argv) {
       wasi,
       location: `${out}/`,
       sampler: startSampler,
+      cache: /** @type {{ cache: boolean }} */ (options).cache ? artifactCache() : undefined,
       // A reused directory never mixes runs: what an earlier run wrote goes.
       beforeRun: () => clearStale(out, toolkit.isOutputName),
       // Complete files only, under their real names: write, then rename.

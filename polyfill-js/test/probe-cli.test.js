@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,4 +187,30 @@ test('--out is checked before the guest runs; a reused one holds one run', () =>
   r = wprofNode(['run', '--out', 'reused', ok]);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(dir).sort(), ['calls.folded', 'cpu.folded', 'cpu.pb.gz', 'flamegraph.svg', 'notes.txt', 'summary.json']);
+});
+
+test('instrumented artifacts are cached between runs, in the directory wprof uses', () => {
+  const cache = join(scratch, 'artifact-cache');
+  const ok = guest('cached.wat', '(module (memory (export "memory") 1) (func (export "_start")))');
+  /** @param {string[]} extra */
+  const run = (...extra) => {
+    const r = spawnSync(process.execPath, [cli, 'run', '--out', 'cache-out', ...extra, ok], {
+      cwd: scratch,
+      env: { ...process.env, WPROF_CACHE_DIR: cache },
+    });
+    assert.equal(r.status, 0, r.stderr.toString());
+  };
+  const entries = () => (existsSync(cache) ? readdirSync(cache) : []);
+  run('--no-cache');
+  assert.deepEqual(entries(), [], '--no-cache writes no artifact');
+  run();
+  const [artifact, ...more] = entries();
+  assert.equal(more.length, 0);
+  assert.match(artifact, /^[0-9a-f]{64}-v[^-]+-abi\d+\.wasm$/, 'the native key format');
+  const stamp = statSync(join(cache, artifact)).mtimeMs;
+  run();
+  assert.equal(statSync(join(cache, artifact)).mtimeMs, stamp, 'a hit rewrites nothing');
+  writeFileSync(join(cache, artifact), 'garbage');
+  run();
+  assert.deepEqual([...readFileSync(join(cache, artifact)).subarray(0, 4)], [0, 0x61, 0x73, 0x6d], 'a damaged entry is replaced');
 });

@@ -22,6 +22,7 @@ declare module 'node:fs' {
   function readdirSync(path: string): string[];
   function readFileSync(path: string | URL): Uint8Array;
   function existsSync(path: string): boolean;
+  function renameSync(from: string, to: string): void;
   function readlinkSync(path: string): string;
   function writeFileSync(path: string, data: Uint8Array): void;
   function symlinkSync(target: string, path: string): void;
@@ -45,3 +46,9 @@ declare module 'node:worker_threads' {
     unref(): void;
   }
 }
+
+declare module 'node:os' {
+  function homedir(): string;
+}
+
+declare const process: { env: Record<string, string | undefined>; pid: number };

@@ -53,6 +53,8 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @property {(name: string, bytes: Uint8Array) => void} [write] takes each complete output file;
  *   a throw fails that file only. Default: keep them in the result's `files`
  * @property {() => void} [beforeRun] called once the module is checked, before the guest runs
+ * @property {{ get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void }} [cache]
+ *   keeps instrumented artifacts between runs (Node: src/node/cache.js)
  * @property {() => number | undefined} [peakRssBytes] the host's peak memory, if it knows
  * @property {Sampler} [sampler] the host's CPU sampler; without one, no time is measured
  */
@@ -97,7 +99,13 @@ export function profile(toolkit, options) {
   /** @type {import('./toolkit.js').ToolkitSession} */
   let session;
   try {
-    session = new toolkit.Session(options.bytes, JSON.stringify(options.options), write, options.location ?? '');
+    session = new toolkit.Session(
+      options.bytes,
+      JSON.stringify(options.options),
+      write,
+      options.location ?? '',
+      options.cache,
+    );
   } catch (e) {
     // The toolkit's error already carries its whole chain in its message
     // (`top: cause`); kept as the cause, hosts would print it twice.

@@ -50,7 +50,8 @@
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
  * @property {(name: string) => boolean} isOutputName a file a run writes (output or heap dump)
  * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,
- *   location: string) => ToolkitSession} Session
+ *   location: string, cache?: { get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void })
+ *   => ToolkitSession} Session
  */
 
 const GLUE = '../../wasm/wprof_browser.js';

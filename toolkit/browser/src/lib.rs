@@ -226,12 +226,17 @@ impl Session {
     /// `write(name, bytes)`, called once per complete file; a throw there
     /// fails that file only (its message names it), as natively. `location`
     /// is how messages name where files go (`wprof-out/`).
+    ///
+    /// `cache`, when given, keeps instrumented artifacts between runs: an
+    /// object with `get(key) -> Uint8Array | undefined` and `put(key,
+    /// bytes)` (keys and checks are the session's, as natively).
     #[wasm_bindgen(constructor)]
     pub fn new(
         bytes: &[u8],
         options: &str,
         write: js_sys::Function,
         location: String,
+        cache: Option<js_sys::Object>,
     ) -> Result<Session, JsError> {
         let options: RunOptions = serde_json::from_str(options)
             .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
@@ -240,7 +245,8 @@ impl Session {
             location,
             pending: Vec::new(),
         };
-        Session::open(bytes, options, sink).map_err(js)
+        let cache = cache.map(JsCache);
+        Session::open(bytes, options, sink, cache.as_ref()).map_err(js)
     }
 
     /// The module to compile and run.
@@ -389,6 +395,37 @@ impl Session {
 
 const FINISHED: &str = "the run is already finished";
 
+/// A JS host's artifact cache: `get(key)` and `put(key, bytes)`; whatever it
+/// throws or returns that is not bytes is a miss.
+#[derive(Debug)]
+struct JsCache(js_sys::Object);
+
+impl JsCache {
+    fn method(&self, name: &str) -> Option<js_sys::Function> {
+        js_sys::Reflect::get(&self.0, &JsValue::from_str(name))
+            .ok()?
+            .dyn_into()
+            .ok()
+    }
+}
+
+impl wprof_session::ArtifactCache for JsCache {
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let v = self
+            .method("get")?
+            .call1(&self.0, &JsValue::from_str(key))
+            .ok()?;
+        v.dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec())
+    }
+
+    fn put(&self, key: &str, artifact: &[u8]) {
+        if let Some(put) = self.method("put") {
+            let bytes = js_sys::Uint8Array::from(artifact);
+            let _ = put.call2(&self.0, &JsValue::from_str(key), &bytes);
+        }
+    }
+}
+
 /// The JS host's sink: each complete file goes to its `write(name, bytes)`.
 #[derive(Debug)]
 struct JsSink {
@@ -427,8 +464,10 @@ impl Session {
         bytes: &[u8],
         options: RunOptions,
         sink: JsSink,
+        cache: Option<&JsCache>,
     ) -> Result<Session, wprof_session::Error> {
-        let inner = wprof_session::Session::new(bytes, options)?;
+        let cache = cache.map(|c| c as &dyn wprof_session::ArtifactCache);
+        let inner = wprof_session::Session::with_cache(bytes, options, cache)?;
         let rec = Some(inner.recording());
         Ok(Session {
             inner,
