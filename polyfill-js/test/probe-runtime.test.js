@@ -239,3 +239,12 @@ test('memory events cross into the toolkit in batches, not once per event', () =
   }
   assert.deepEqual(perRun[1], perRun[0], 'apart from batches, the same crossings for 10 and 100,000 iterations');
 });
+
+test('a runtime nobody initialised traps saying so', () => {
+  const bare = new WebAssembly.Instance(new WebAssembly.Module(/** @type {Uint8Array<ArrayBuffer>} */ (toolkit.probeRuntime())), {});
+  const enter = /** @type {(fid: number) => number} */ (bare.exports[abi.enter]);
+  assert.throws(
+    () => enter(0),
+    (/** @type {unknown} */ e) => e instanceof WebAssembly.RuntimeError && /probe_runtime_not_initialized/.test(String(e.stack)),
+  );
+});

@@ -117,12 +117,19 @@
     (i32.store (global.get $cur_addr) (local.get $saved))
     (local.get $v))
 
+  ;; Traps; its name is the message in the trap's backtrace.
+  (func $probe_runtime_not_initialized
+    unreachable)
+
   ;; enter(fid) -> previous context. The caller keeps the result in a local
   ;; and hands it to `leave` when it returns; restoring a saved value
   ;; (instead of popping) keeps the tree right even when an exception skips
   ;; the exits of the frames it unwinds.
   (func (export "enter") (param $fid i32) (result i32)
     (local $prev i32) (local $h i32) (local $slot i32) (local $n i32) (local $node i32)
+    ;; A host that never called `init` (one that does not know wprof) gets
+    ;; a trap that says so, not a corrupted tree.
+    (if (i32.eqz (global.get $node_cap)) (then (call $probe_runtime_not_initialized)))
     (local.set $prev (i32.load (global.get $cur_addr)))
     ;; While the probe itself runs, the context says so: a sampler charges
     ;; this time to the profiler's own overhead, not to the caller.
