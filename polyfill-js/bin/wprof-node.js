@@ -7,7 +7,7 @@
 //   npx wprof-node instrument app.wasm -o app.wprof.wasm
 //
 // The flags of `run`, their checks, messages, help sections and exit codes
-// come from the session (`runCommandLine`, `parseRunArgs`), the same
+// come from the session (`runFlags`, `runHelp`, `parseRunArgs`), the same
 // definitions `wprof run` is built from; Node's `util.parseArgs` only splits
 // the command line. stdout belongs to the guest; wprof-node's own messages
 // go to stderr.
@@ -41,16 +41,6 @@ class UsageError extends Error {}
  * @property {string | null} native_only
  */
 
-/**
- * @typedef {object} CommandLine
- * @property {Flag[]} flags
- * @property {string} about
- * @property {string} module
- * @property {string} guestArgs
- * @property {string} afterHelp
- * @property {Record<string, number>} exitCodes
- */
-
 const HELP = `wprof-node: profile WebAssembly modules in Node with wprof's probes.
 
 Usage: wprof-node <COMMAND>
@@ -73,48 +63,18 @@ Options:
   -h, --help               Print help`;
 
 /**
- * `run --help`, laid out as clap lays out `wprof run --help`.
- * @param {CommandLine} cl
- */
-function runHelp(cl) {
-  /** @type {[string, string][]} */
-  const rows = cl.flags.map((f) => {
-    const head = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? ` <${f.value}>` : ''}`;
-    let help = f.help;
-    if (f.default) help += ` [default: ${f.default}]`;
-    if (f.native_only) help += ` (not in Node: ${f.native_only})`;
-    return [head, help];
-  });
-  rows.push(['-h, --help', 'Print help']);
-  const width = Math.max(...rows.map(([h]) => h.length)) + 2;
-  const options = rows.map(([h, help]) => `  ${h.padEnd(width)}${help}`).join('\n');
-  return `${cl.about}
-
-Usage: wprof-node run [OPTIONS] <MODULE> [-- [GUEST_ARGS]...]
-
-Arguments:
-  <MODULE>         ${cl.module}
-  [GUEST_ARGS]...  ${cl.guestArgs}
-
-Options:
-${options}
-
-${cl.afterHelp}`;
-}
-
-/**
  * `util.parseArgs` errors in clap's words, so both hosts read alike.
  * @param {unknown} e
- * @param {CommandLine} cl
+ * @param {Flag[]} flags
  */
-function usageFromParseArgs(e, cl) {
+function usageFromParseArgs(e, flags) {
   const err = /** @type {{ code?: string, message: string }} */ (e);
   const flag = /'(-[^' ]*)/.exec(err.message)?.[1] ?? '';
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`unexpected argument '${flag}' found`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      const f = cl.flags.find((x) => flag === `--${x.long}` || flag === `-${x.short}`);
+      const f = flags.find((x) => flag === `--${x.long}` || flag === `-${x.short}`);
       return f?.value
         ? new UsageError(`a value is required for '--${f.long} <${f.value}>' but none was supplied`)
         : new UsageError(`unexpected value for '${flag}'`);
@@ -127,18 +87,18 @@ function usageFromParseArgs(e, cl) {
 /**
  * Splits `argv` by the session's flag table.
  * @param {string[]} argv
- * @param {CommandLine} cl
+ * @param {Flag[]} flags
  */
-function splitRunArgs(argv, cl) {
+function splitRunArgs(argv, flags) {
   /** @type {Record<string, { type: 'string' | 'boolean', short?: string, multiple?: boolean }>} */
   const options = { help: { type: 'boolean', short: 'h' } };
-  for (const f of cl.flags) {
+  for (const f of flags) {
     options[f.long] = { type: f.value ? 'string' : 'boolean', multiple: f.multiple };
     if (f.short) options[f.long].short = f.short;
   }
   // parseArgs refuses `--arg -5` as ambiguous; clap takes it for flags that
   // allow hyphen values, so join those pairs first.
-  const hyphen = new Set(cl.flags.filter((f) => f.hyphen_values).map((f) => `--${f.long}`));
+  const hyphen = new Set(flags.filter((f) => f.hyphen_values).map((f) => `--${f.long}`));
   /** @type {string[]} */
   const args = [];
   for (let i = 0; i < argv.length; i++) {
@@ -156,7 +116,7 @@ function splitRunArgs(argv, cl) {
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
-    throw usageFromParseArgs(e, cl);
+    throw usageFromParseArgs(e, flags);
   }
   const terminator = parsed.tokens?.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
   const before = (parsed.tokens ?? []).filter((t) => t.kind === 'positional' && t.index < terminator);
@@ -178,11 +138,9 @@ function splitRunArgs(argv, cl) {
 /** @param {string[]} argv @returns {Promise<number>} */
 async function run(argv) {
   const toolkit = await loadNodeToolkit();
-  /** @type {CommandLine} */
-  const cl = JSON.parse(toolkit.runCommandLine());
-  const split = splitRunArgs(argv, cl);
+  const split = splitRunArgs(argv, JSON.parse(toolkit.runFlags()));
   if (split.help) {
-    console.log(runHelp(cl));
+    console.log(toolkit.runHelp('wprof-node'));
     return 0;
   }
   if (split.positionals.length !== 1) {

@@ -43,7 +43,8 @@
  * @typedef {object} Toolkit
  * @property {() => string} probeAbi the probe ABI as JSON
  * @property {() => Uint8Array} probeRuntime the probe runtime module
- * @property {() => string} runCommandLine the `run` command line as JSON
+ * @property {() => string} runFlags the flags of `run` as JSON
+ * @property {(program: string) => string} runHelp `run --help`, as `wprof run --help` lays it out
  * @property {(args: string) => string} parseRunArgs JSON `{options}` or `{usage}`
  * @property {(module: string) => string} defaultRunOptions JSON run options
  * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean) => Uint8Array} instrument

@@ -108,27 +108,17 @@ pub fn probe_runtime() -> Vec<u8> {
     abi::runtime_wasm().to_vec()
 }
 
-/// The command line of `run` as JSON: `flags` (the session's table),
-/// `about`, `module`, `guestArgs`, `afterHelp` and `exitCodes`, from which
-/// `wprof-node` builds `util.parseArgs` options and its help.
-#[wasm_bindgen(js_name = runCommandLine)]
-pub fn run_command_line() -> String {
-    use wprof_session::exit;
-    serde_json::json!({
-        "flags": cli::RUN_FLAGS,
-        "about": cli::RUN_ABOUT,
-        "module": cli::MODULE_HELP,
-        "guestArgs": cli::GUEST_ARGS_HELP,
-        "afterHelp": cli::run_after_help(),
-        "exitCodes": {
-            "error": exit::ERROR,
-            "usage": exit::USAGE,
-            "timeout": exit::TIMEOUT,
-            "interrupted": exit::INTERRUPTED,
-            "trap": exit::TRAP,
-        },
-    })
-    .to_string()
+/// The flags of `run` as JSON (the session's table), from which
+/// `wprof-node` builds its `util.parseArgs` options.
+#[wasm_bindgen(js_name = runFlags)]
+pub fn run_flags() -> String {
+    serde_json::to_string(cli::RUN_FLAGS).expect("flags serialize")
+}
+
+/// `run --help` for `program`, laid out as `wprof run --help`.
+#[wasm_bindgen(js_name = runHelp)]
+pub fn run_help(program: &str) -> String {
+    cli::help(program, Host::Node)
 }
 
 /// Checks what `wprof-node`'s parser found (JSON of

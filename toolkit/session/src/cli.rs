@@ -226,6 +226,40 @@ CPU modes:
     )
 }
 
+/// `run --help` for hosts that do not use clap (`wprof-node`), laid out as
+/// clap lays out `wprof run --help`, from the same flags and sections. Flags
+/// `host` cannot honour say why.
+pub fn help(program: &str, host: Host) -> String {
+    let mut rows: Vec<(String, String)> = RUN_FLAGS
+        .iter()
+        .map(|f| {
+            let short = f.short.map_or("    ".to_string(), |c| format!("-{c}, "));
+            let value = f.value.map_or(String::new(), |v| format!(" <{v}>"));
+            let mut help = f.help.to_string();
+            if let Some(d) = f.default {
+                help.push_str(&format!(" [default: {d}]"));
+            }
+            if let (Host::Node, Some(why)) = (host, f.native_only) {
+                help.push_str(&format!(" (not in Node: {why})"));
+            }
+            (format!("{short}--{}{value}", f.long), help)
+        })
+        .collect();
+    rows.push(("-h, --help".into(), "Print help".into()));
+    let width = rows.iter().map(|(h, _)| h.len()).max().unwrap_or(0) + 2;
+    let options: Vec<String> = rows
+        .iter()
+        .map(|(h, help)| format!("  {h:<width$}{help}"))
+        .collect();
+    format!(
+        "{RUN_ABOUT}\n\nUsage: {program} run [OPTIONS] <MODULE> [-- [GUEST_ARGS]...]\n\n\
+         Arguments:\n  <MODULE>         {MODULE_HELP}\n  [GUEST_ARGS]...  {GUEST_ARGS_HELP}\n\n\
+         Options:\n{}\n\n{}",
+        options.join("\n"),
+        run_after_help()
+    )
+}
+
 /// The strings a host's parser found: each flag's values in order (a switch
 /// has one empty value), the module and the guest arguments.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -570,6 +604,17 @@ mod tests {
         let e = parse(&[("timeout", "1")], Host::Node).unwrap_err();
         assert!(e.contains("not available in Node"), "{e}");
         assert!(parse(&[("mode", "sample")], Host::Node).is_err());
+    }
+
+    #[test]
+    fn help_lists_every_flag_with_its_help() {
+        let text = help("wprof-node", Host::Node);
+        for f in RUN_FLAGS {
+            assert!(text.contains(&format!("--{}", f.long)), "{}", f.long);
+            assert!(text.contains(f.help), "{}", f.long);
+        }
+        assert!(text.contains("(not in Node: wprof-node cannot stop a running guest)"));
+        assert!(!help("wprof", Host::Native).contains("not in Node"));
     }
 
     #[test]
