@@ -376,3 +376,43 @@ fn instrumented_artifacts_are_cached_between_runs() {
     run(&[]);
     assert!(std::fs::read(&artifact).unwrap().starts_with(b"\0asm"));
 }
+
+#[test]
+fn deep_recursion_keeps_outputs_small() {
+    // 3000 frames of a 100-character name: one folded line per context,
+    // each as long as its stack, would be ~450 MB.
+    let name = "r".repeat(100);
+    let dir = temp_dir("deep-recursion");
+    let f = dir.join("deep.wat");
+    std::fs::write(
+        &f,
+        format!(
+            r#"(module
+                 (func ${name} (param i32)
+                   (if (local.get 0) (then (call ${name} (i32.sub (local.get 0) (i32.const 1))))))
+                 (func (export "_start") (call ${name} (i32.const 2999))))"#
+        ),
+    )
+    .unwrap();
+    let (out, summary, dir) = run_profile("deep-recursion-out", &[f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(calls(&summary, &name), Some(3000), "exact calls survive");
+    let folded = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
+    assert!(
+        folded.len() < 5 << 20,
+        "calls.folded is {} bytes",
+        folded.len()
+    );
+    // `_start` and 255 levels of the recursion fill 256 frames; the other
+    // 2745 calls sit under one `[deeper]` frame.
+    let deepest = folded.lines().last().unwrap();
+    assert!(
+        deepest.ends_with(";[deeper] 2745"),
+        "{}",
+        &deepest[deepest.len() - 40..]
+    );
+    for file in ["cpu.pb.gz", "flamegraph.svg", "summary.json"] {
+        let size = std::fs::metadata(dir.join(file)).unwrap().len();
+        assert!(size < 5 << 20, "{file} is {size} bytes");
+    }
+}

@@ -79,6 +79,15 @@ pub enum Error {
     },
 }
 
+/// Calling contexts deeper than this many frames are folded into one
+/// [`DEEPER`] frame under their ancestor at this depth, so outputs (one line
+/// per context, each as long as its stack) stay small whatever the
+/// recursion depth; per-function calls stay exact.
+pub const MAX_DEPTH: u32 = 256;
+
+/// The frame that stands for every context deeper than [`MAX_DEPTH`].
+pub const DEEPER: &str = "[deeper]";
+
 /// What the host runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -539,13 +548,27 @@ impl Session {
         }
         let truncated = profile.add_function("[truncated]", None);
         profile.functions[truncated as usize].calls = Some(tree.overflow);
+        let mut deeper = None;
         // Runtime nodes are created parent first, so one pass maps them.
         let mut map = vec![ROOT; tree.nodes.len()];
+        let mut depth = vec![0u32; tree.nodes.len()];
         for (i, &(parent, fid, calls)) in tree.nodes.iter().enumerate().skip(1) {
             let overflow = i as u32 == abi::OVERFLOW_NODE;
             let func = if overflow { truncated } else { fid };
+            let d = depth.get(parent as usize).map_or(1, |d| d + 1);
+            depth[i] = d;
             let parent = map.get(parent as usize).copied().unwrap_or(ROOT);
-            let node = profile.tree.child(parent, func);
+            // Beyond MAX_DEPTH a context joins its ancestor's `[deeper]`
+            // frame: every output stays linear in the tree, however deep
+            // the recursion.
+            let node = if d <= MAX_DEPTH {
+                profile.tree.child(parent, func)
+            } else if d == MAX_DEPTH + 1 {
+                let f = *deeper.get_or_insert_with(|| profile.add_function(DEEPER, None));
+                profile.tree.child(parent, f)
+            } else {
+                parent
+            };
             map[i] = node;
             let n = &mut profile.tree.nodes[node as usize];
             n.calls += if overflow { tree.overflow } else { calls };
@@ -634,6 +657,10 @@ impl Session {
                 n = parent;
             }
             frames.reverse();
+            if frames.len() > MAX_DEPTH as usize {
+                frames.truncate(MAX_DEPTH as usize);
+                frames.push(DEEPER.to_string());
+            }
             frames
         };
         let mut heap = mem.recorder.snapshot(reason, &resolve);
