@@ -54,3 +54,35 @@ test('saveDirectory writes back the guest changes and nothing else', () => {
     nfs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('write-back never follows a symlink made on the host meanwhile', () => {
+  const tmp = nfs.mkdtempSync(path.join(os.tmpdir(), 'wprof-hostdir-escape-'));
+  try {
+    const mirror = path.join(tmp, 'mirror');
+    const victim = path.join(tmp, 'victim');
+    nfs.mkdirSync(path.join(mirror, 'sub'), { recursive: true });
+    nfs.writeFileSync(path.join(mirror, 'f.txt'), 'mine');
+    nfs.mkdirSync(victim);
+    nfs.writeFileSync(path.join(victim, 'f.txt'), 'victim');
+
+    const root = loadDirectory(mirror);
+    /** @type {Directory} */ (root.get('sub')).link('report.txt', new File('guest'));
+    /** @type {File} */ (root.get('f.txt')).write(0, new TextEncoder().encode('MINE'));
+
+    // Meanwhile, on the host: both names now lead outside.
+    nfs.rmSync(path.join(mirror, 'sub'), { recursive: true });
+    nfs.symlinkSync('../victim', path.join(mirror, 'sub'));
+    nfs.rmSync(path.join(mirror, 'f.txt'));
+    nfs.symlinkSync('../victim/f.txt', path.join(mirror, 'f.txt'));
+
+    saveDirectory(root, mirror);
+    assert.deepEqual(nfs.readdirSync(victim), ['f.txt'], 'nothing written outside the mirror');
+    assert.equal(nfs.readFileSync(path.join(victim, 'f.txt'), 'utf8'), 'victim');
+    assert.ok(nfs.lstatSync(path.join(mirror, 'sub')).isDirectory());
+    assert.equal(nfs.readFileSync(path.join(mirror, 'sub', 'report.txt'), 'utf8'), 'guest');
+    assert.ok(nfs.lstatSync(path.join(mirror, 'f.txt')).isFile());
+    assert.equal(nfs.readFileSync(path.join(mirror, 'f.txt'), 'utf8'), 'MINE');
+  } finally {
+    nfs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

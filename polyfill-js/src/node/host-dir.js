@@ -83,15 +83,31 @@ function load(path, seen) {
  * @param {string} hostPath
  */
 export function saveDirectory(dir, hostPath) {
-  save(dir, hostPath, false);
+  save(dir, hostPath, false, true);
+}
+
+/**
+ * Removes a symlink at `path` that the guest does not see there: one made on
+ * the host meanwhile (`sub -> ../victim`) must not carry the guest's writes
+ * outside the mirrored directory. The link itself goes, not its target.
+ * @param {string} path
+ */
+function noHostSymlink(path) {
+  try {
+    if (nfs.lstatSync(path).isSymbolicLink()) nfs.rmSync(path, { force: true });
+  } catch {
+    // Nothing there: nothing to follow.
+  }
 }
 
 /**
  * @param {Directory} dir
  * @param {string} hostPath
  * @param {boolean} fresh the host path does not hold what was loaded for `dir` (the guest created or moved it)
+ * @param {boolean} root the directory the user named, symlink or not
  */
-function save(dir, hostPath, fresh) {
+function save(dir, hostPath, fresh, root) {
+  if (!root) noHostSymlink(hostPath);
   nfs.mkdirSync(hostPath, { recursive: true });
   const before = (!fresh && loadedEntries.get(dir)) || new Map();
   for (const [name, was] of before) {
@@ -103,7 +119,7 @@ function save(dir, hostPath, fresh) {
     const same = before.get(name) === inode;
     if (inode instanceof Directory) {
       if (!same) nfs.rmSync(path, { recursive: true, force: true });
-      save(inode, path, !same);
+      save(inode, path, !same, false);
       if (!same) setTimes(path, inode);
     } else if (same && !changed(inode)) {
       continue;
@@ -113,6 +129,7 @@ function save(dir, hostPath, fresh) {
       nfs.lutimesSync(path, seconds(inode.atim), seconds(inode.mtim));
     } else if (inode instanceof File) {
       if (!same) nfs.rmSync(path, { recursive: true, force: true });
+      else noHostSymlink(path);
       nfs.writeFileSync(path, inode.data);
       setTimes(path, inode);
     }
