@@ -135,3 +135,11 @@ test('a directory cannot be placed twice', () => {
   assert.throws(() => new Directory({ d }), TypeError);
   assert.throws(() => new Directory({ 'a/b': new File() }), TypeError);
 });
+
+test('a path component over 255 bytes is ENAMETOOLONG, as natively', () => {
+  const root = tree();
+  throwsErrno(() => fs.resolve(root, 'x'.repeat(256), false), C.ERRNO_NAMETOOLONG);
+  throwsErrno(() => fs.resolve(root, `sub/${'é'.repeat(128)}`, false), C.ERRNO_NAMETOOLONG);
+  assert.equal(fs.resolve(root, 'x'.repeat(255), false).inode, undefined, '255 bytes is a valid name');
+  assert.equal(fs.resolve(root, 'é'.repeat(127), false).inode, undefined);
+});

@@ -294,9 +294,19 @@ export class Directory extends Inode {
  * @property {boolean} slash the path (after symlink expansion) ended in `/`
  */
 
+/** Longest name of one path component in bytes, as on the native host (Linux NAME_MAX). */
+const NAME_MAX = 255;
+
 /** @param {string} path */
 function split(path) {
-  return { parts: path.split('/').filter((p) => p !== ''), slash: path.endsWith('/') };
+  const parts = path.split('/').filter((p) => p !== '');
+  // The native host refuses longer names, so a guest's file could not be
+  // written back to a host directory (or exist natively) either.
+  const encoder = new TextEncoder();
+  if (parts.some((p) => p.length > NAME_MAX / 3 && encoder.encode(p).length > NAME_MAX)) {
+    throw new WasiError(C.ERRNO_NAMETOOLONG);
+  }
+  return { parts, slash: path.endsWith('/') };
 }
 
 /**
