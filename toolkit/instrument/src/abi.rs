@@ -166,41 +166,27 @@ impl Manifest {
     /// (hosts call it before every run; full validation is walrus's or
     /// wasmtime's job).
     pub fn from_module(wasm: &[u8]) -> Result<Option<Manifest>, crate::Error> {
-        use wasmparser::{Chunk, Parser, Payload};
-        let mut parser = Parser::new(0);
-        let mut rest = wasm;
-        loop {
-            let (consumed, payload) = match parser.parse(rest, true).map_err(crate::Error::Parse)? {
-                Chunk::Parsed { consumed, payload } => (consumed, payload),
-                // With `eof = true` the parser reports truncation as an error.
-                Chunk::NeedMoreData(_) => return Ok(None),
-            };
-            let mut skip = 0;
-            match payload {
-                Payload::CodeSectionStart { size, .. } => {
-                    parser.skip_section();
-                    skip = size as usize;
+        use wasmparser::Payload;
+        for payload in crate::headers::payloads(wasm) {
+            if let Payload::CustomSection(c) = payload.map_err(crate::Error::Parse)?
+                && c.name() == SECTION
+            {
+                let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
+                    crate::Error::Manifest(format!(
+                        "section at offset 0x{:x}: {e}",
+                        c.data_offset()
+                    ))
+                })?;
+                if manifest.abi != ABI_VERSION {
+                    return Err(crate::Error::AbiVersion {
+                        found: manifest.abi,
+                        supported: ABI_VERSION,
+                    });
                 }
-                Payload::CustomSection(c) if c.name() == SECTION => {
-                    let manifest: Manifest = serde_json::from_slice(c.data()).map_err(|e| {
-                        crate::Error::Manifest(format!(
-                            "section at offset 0x{:x}: {e}",
-                            c.data_offset()
-                        ))
-                    })?;
-                    if manifest.abi != ABI_VERSION {
-                        return Err(crate::Error::AbiVersion {
-                            found: manifest.abi,
-                            supported: ABI_VERSION,
-                        });
-                    }
-                    return Ok(Some(manifest));
-                }
-                Payload::End(_) => return Ok(None),
-                _ => {}
+                return Ok(Some(manifest));
             }
-            rest = rest.get(consumed + skip..).unwrap_or_default();
         }
+        Ok(None)
     }
 }
 

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod abi;
+pub mod headers;
 mod memory;
 mod rewrite;
 pub mod symbolize;

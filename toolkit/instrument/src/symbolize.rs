@@ -52,10 +52,10 @@ impl Symbols {
     /// headers are parsed and the code section is skipped, so this stays
     /// cheap on 100 MB modules.
     pub fn from_module(wasm: &[u8]) -> Result<Symbols, wasmparser::BinaryReaderError> {
-        use wasmparser::{ExternalKind, KnownCustom, Name, Parser, Payload};
+        use wasmparser::{ExternalKind, KnownCustom, Name, Payload};
         let mut named = std::collections::HashMap::new();
         let mut exported = std::collections::HashMap::new();
-        for payload in Parser::new(0).parse_all(wasm) {
+        for payload in crate::headers::payloads(wasm) {
             match payload? {
                 Payload::ExportSection(reader) => {
                     for e in reader {

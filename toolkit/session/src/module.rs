@@ -7,7 +7,7 @@
 //! stays cheap on 100 MB modules; full validation is the instrumenter's or
 //! the engine's job.
 
-use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef};
+use wasmparser::{CompositeInnerType, ExternalKind, Payload, TypeRef};
 
 use crate::Error;
 
@@ -74,13 +74,8 @@ impl ModuleInfo {
         let mut info = ModuleInfo::default();
         let mut exports = Vec::new();
         let (mut declared, mut bodies) = (0u32, 0u32);
-        let mut parser = Parser::new(0);
-        let mut rest = wasm;
-        // With `eof = true` the parser reports truncation as an error, never
-        // as a need for more data.
-        while let wasmparser::Chunk::Parsed { consumed, payload } = parser.parse(rest, true)? {
-            let mut skip = 0;
-            match payload {
+        for payload in wprof_instrument::headers::payloads(wasm) {
+            match payload? {
                 Payload::TypeSection(reader) => {
                     for group in reader {
                         for sub in group?.types() {
@@ -126,33 +121,16 @@ impl ModuleInfo {
                         }
                     }
                 }
-                Payload::CodeSectionStart { size, count, .. } => {
-                    bodies = count;
-                    parser.skip_section();
-                    skip = size as usize;
-                }
-                Payload::End(offset) => {
+                Payload::CodeSectionStart { count, .. } => bodies = count,
+                Payload::End(offset) if declared != bodies => {
                     // A file cut at a section boundary parses; its function
                     // bodies are then missing.
-                    if declared != bodies {
-                        return Err(wasmparser::BinaryReader::new(&[], offset)
-                            .read_u8()
-                            .unwrap_err());
-                    }
-                    break;
-                }
-                _ => {}
-            }
-            // A code section running past the end is truncation too; an empty
-            // reader at the end offset says so in wasmparser's own words.
-            rest = match rest.get(consumed + skip..) {
-                Some(r) => r,
-                None => {
-                    return Err(wasmparser::BinaryReader::new(&[], wasm.len())
+                    return Err(wasmparser::BinaryReader::new(&[], offset)
                         .read_u8()
                         .unwrap_err());
                 }
-            };
+                _ => {}
+            }
         }
         info.functions = exports
             .into_iter()
