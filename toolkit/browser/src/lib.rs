@@ -34,17 +34,7 @@ use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
 /// The error and its sources in one line (`top: cause: cause`), as JS
 /// errors carry a single message.
 fn js(e: impl std::error::Error) -> JsError {
-    JsError::new(&chain(&e))
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
+    JsError::new(&wprof_session::error_chain(&e))
 }
 
 /// The probe ABI as JSON: the import modules and names the artifact uses,

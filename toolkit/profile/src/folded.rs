@@ -54,11 +54,14 @@ pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
 /// line; spaces are fine, consumers split the count off at the last space.
 fn frame_name(profile: &Profile, func: u32) -> Cow<'_, str> {
     match profile.functions.get(func as usize) {
-        Some(f) => match crate::printable(&f.name) {
-            Cow::Borrowed(n) if n.contains(';') => Cow::Owned(n.replace(';', ":")),
-            Cow::Owned(n) if n.contains(';') => Cow::Owned(n.replace(';', ":")),
-            n => n,
-        },
+        Some(f) => {
+            let name = crate::printable(&f.name);
+            if name.contains(';') {
+                Cow::Owned(name.replace(';', ":"))
+            } else {
+                name
+            }
+        }
         None => Cow::Borrowed("[unknown]"),
     }
 }

@@ -241,22 +241,19 @@ impl Session {
         let manifest = Manifest::from_module(&wasm).map_err(Error::Instrument)?;
         let plan = plan(&info, &options)?;
         check_imports(&info, manifest.is_some())?;
-        if let (Some(m), Some(inv)) = (&options.memory, &options.invoke)
-            && let Some((export, _)) = m.dump_at.iter().find(|(e, _)| *e != inv.export)
-        {
+        // Dumps are taken between the calls wprof makes.
+        if let Some((export, _)) = options.memory.as_ref().and_then(|m| {
+            m.dump_at
+                .iter()
+                .find(|(e, _)| options.invoke.as_ref().is_none_or(|i| *e != i.export))
+        }) {
             return Err(Error::Setup(format!(
                 "--heap-dump-at {export}:N: dumps are taken between calls wprof makes, so EXPORT must be \
-                 the --invoke export (`{}`)",
-                inv.export
-            )));
-        }
-        if let Some(m) = &options.memory
-            && options.invoke.is_none()
-            && let Some((export, _)) = m.dump_at.first()
-        {
-            return Err(Error::Setup(format!(
-                "--heap-dump-at {export}:N: dumps are taken between calls wprof makes, so EXPORT must be \
-                 the --invoke export; without --invoke, the exit dump is always written"
+                 the --invoke export{}",
+                match &options.invoke {
+                    Some(inv) => format!(" (`{}`)", inv.export),
+                    None => "; without --invoke, the exit dump is always written".to_string(),
+                }
             )));
         }
         let mut session = Session {
@@ -467,7 +464,7 @@ impl Session {
         Ok(Finished {
             profile,
             files,
-            failed: failed.iter().map(error_chain).collect(),
+            failed: failed.iter().map(|e| error_chain(e)).collect(),
             exit_code,
         })
     }
@@ -669,8 +666,9 @@ impl Session {
     }
 }
 
-/// `error: cause: cause` in one line.
-fn error_chain(e: &Error) -> String {
+/// An error and its sources in one line (`top: cause: cause`), for hosts
+/// whose errors carry a single message (JS) and for failed-file messages.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -12,14 +12,7 @@ fn wat(src: &str) -> Vec<u8> {
 }
 
 fn error(bytes: &[u8], options: RunOptions) -> String {
-    let e = Session::new(bytes, options).unwrap_err();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
+    wprof_session::error_chain(&Session::new(bytes, options).unwrap_err())
 }
 
 fn invoking(export: &str, args: &[&str]) -> RunOptions {
