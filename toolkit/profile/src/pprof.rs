@@ -202,6 +202,32 @@ fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
     Ok(p)
 }
 
+/// Each location's frames by `funcs` (function id → what the caller keeps
+/// of it), innermost inlined frame first, as pprof lists them.
+fn location_frames<T: Copy>(
+    p: &proto::Profile,
+    funcs: &HashMap<u64, T>,
+) -> Result<HashMap<u64, Vec<T>>, Error> {
+    p.location
+        .iter()
+        .map(|l| {
+            let frames = l
+                .line
+                .iter()
+                .map(|line| {
+                    funcs.get(&line.function_id).copied().ok_or_else(|| {
+                        Error::Pprof(format!(
+                            "location {} names unknown function {}",
+                            l.id, line.function_id
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((l.id, frames))
+        })
+        .collect()
+}
+
 /// String `i` of `p`'s table.
 fn string(p: &proto::Profile, i: i64) -> Result<&str, Error> {
     p.string_table
@@ -244,23 +270,7 @@ pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
             .or_insert_with(|| profile.add_function(name, None));
         func_ids.insert(f.id, id);
     }
-    let mut loc_frames: HashMap<u64, Vec<u32>> = HashMap::new();
-    for l in &p.location {
-        // A location's lines run from the innermost inlined frame outwards.
-        let frames = l
-            .line
-            .iter()
-            .map(|line| {
-                func_ids.get(&line.function_id).copied().ok_or_else(|| {
-                    Error::Pprof(format!(
-                        "location {} names unknown function {}",
-                        l.id, line.function_id
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        loc_frames.insert(l.id, frames);
-    }
+    let loc_frames = location_frames(&p, &func_ids)?;
     for sample in &p.sample {
         let mut stack = Vec::new();
         for id in sample.location_id.iter().rev() {
@@ -396,23 +406,8 @@ pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
         .map(|f| Ok((f.id, s(f.name)?)))
         .collect::<Result<_, Error>>()?;
     // A location's frames, outermost first (pprof lists them innermost first).
-    let mut frames: HashMap<u64, Vec<&str>> = HashMap::new();
-    for l in &p.location {
-        let names = l
-            .line
-            .iter()
-            .rev()
-            .map(|line| {
-                functions.get(&line.function_id).copied().ok_or_else(|| {
-                    Error::Pprof(format!(
-                        "location {} names unknown function {}",
-                        l.id, line.function_id
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        frames.insert(l.id, names);
-    }
+    let mut frames = location_frames(&p, &functions)?;
+    frames.values_mut().for_each(|f| f.reverse());
 
     let mut out = String::new();
     let types = p
