@@ -10,3 +10,4 @@ pub mod memory;
 pub mod outputs;
 pub mod runner;
 mod shared;
+mod signal;

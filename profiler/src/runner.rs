@@ -14,10 +14,12 @@
 //! goes to the context that made it. Epoch interruption is only used to
 //! stop the guest (`--timeout`, Ctrl-C): the thread bumps the epoch once.
 //!
-//! Sample mode: the thread advances wasmtime's epoch every interval; the
-//! epoch callback captures a wasm backtrace on the guest thread. Bias: epoch
-//! checks sit at function entries and loop headers, so a tick is handled at
-//! the next such point.
+//! Sample mode: a CPU-time timer signal interrupts the guest thread at any
+//! instruction and its handler walks the wasm frames (see [`signal`]); the
+//! thread drains them. Where that is unavailable (not x86-64 Linux), the
+//! thread advances wasmtime's epoch every interval and the epoch callback
+//! captures a wasm backtrace: biased, since epoch checks sit at function
+//! entries and loop headers. `summary.json` says which one ran.
 //!
 //! A guest blocked in a host call (e.g. reading stdin) cannot be stopped by
 //! `--timeout` or Ctrl-C until the call returns.
@@ -43,9 +45,10 @@ use wprof_session::{Event, Finished, Plan, Recording, RunEnd, RuntimeView, Sessi
 
 use crate::memory::{self, MemoryProbeHost};
 use crate::shared;
+use crate::signal::{self, Drain, HostCalls, SignalSampler, Stacks};
 
 /// Frames kept per sampled backtrace.
-const MAX_SAMPLED_FRAMES: usize = 2048;
+const MAX_SAMPLED_FRAMES: usize = signal::MAX_FRAMES;
 
 /// What only the native host decides.
 #[derive(Debug, Clone)]
@@ -101,6 +104,31 @@ struct Host {
     rec: Recording,
     /// The current context (instrument mode).
     cur: Option<Word>,
+    /// Signal sampling: samples that landed in host calls.
+    host_calls: Option<HostFrames>,
+}
+
+/// Turns samples taken inside a host call into a host-call frame under the
+/// wasm stack that made the call.
+struct HostFrames {
+    calls: HostCalls,
+    /// The compiled module, to read the call instruction at a frame's
+    /// offset.
+    wasm: Arc<[u8]>,
+    imports: u32,
+}
+
+impl HostFrames {
+    /// The import called by the instruction at `offset`, if it is a direct
+    /// `call` of an import.
+    fn callee(&self, offset: usize) -> Option<u32> {
+        let code = self.wasm.get(offset..)?;
+        if code.first() != Some(&0x10) {
+            return None;
+        }
+        let mut reader = wasmparser::BinaryReader::new(&code[1..], 0);
+        reader.read_var_u32().ok().filter(|&f| f < self.imports)
+    }
 }
 
 impl MemoryProbeHost for Host {
@@ -129,7 +157,25 @@ impl Host {
             frames.iter().rev().map(|f| f.func_index()),
             truncated,
             delta,
+            1,
         );
+    }
+
+    /// Signal sampling: `samples` landed in the host function (or engine
+    /// libcall) that `backtrace`'s innermost wasm frame is returning from;
+    /// they become a frame under that stack.
+    fn host_samples(&mut self, backtrace: &WasmBacktrace, ns: u64, samples: u64) {
+        let Some(h) = &self.host_calls else { return };
+        let frames = backtrace.frames();
+        let leaf = frames
+            .first()
+            .and_then(|f| f.module_offset())
+            .and_then(|o| h.callee(o))
+            .unwrap_or(wprof_session::ENGINE_FRAME);
+        let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
+        let stack = frames.iter().rev().map(|f| f.func_index());
+        self.rec
+            .sample_stack(stack.chain([leaf]), truncated, ns, samples);
     }
 }
 
@@ -196,6 +242,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
             stop: stop.clone(),
             rec: session.recording(),
             cur: None,
+            host_calls: None,
         },
     );
     // The deadline defaults to "now": set it before any wasm runs, the
@@ -204,7 +251,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     store.set_epoch_deadline(1);
     let sampling = options.mode == Mode::Sample;
     store.epoch_deadline_callback(move |mut cx| {
-        if sampling {
+        if sampling && cx.data().host_calls.is_none() {
             let backtrace = WasmBacktrace::capture(&cx);
             cx.data_mut().tick(Instant::now(), &backtrace);
         }
@@ -266,11 +313,49 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     }
     let pre = wt(linker.instantiate_pre(&module)).context("failed to link module")?;
 
+    let interval = Duration::from_nanos(options.interval_ns);
+    // Started here, on the thread that runs the guest: the timer counts its
+    // CPU time and the handler walks its stack.
+    let signals = sampling
+        .then(|| SignalSampler::start(&module, interval))
+        .flatten();
+    let drain = signals.as_ref().map(|(_, drain, calls)| {
+        let imports = session.host_functions().count() as u32;
+        store.data_mut().host_calls = Some(HostFrames {
+            calls: calls.clone(),
+            wasm: session.wasm().into(),
+            imports,
+        });
+        // The stack is captured only when a call was sampled.
+        store.call_hook(|mut cx, hook| {
+            let Some(h) = &cx.data().host_calls else {
+                return Ok(());
+            };
+            match hook {
+                wasmtime::CallHook::CallingWasm => h.calls.set_in_wasm(true),
+                wasmtime::CallHook::ReturningFromWasm => h.calls.set_in_wasm(false),
+                wasmtime::CallHook::CallingHost => h.calls.set_in_host(true),
+                wasmtime::CallHook::ReturningFromHost => {
+                    h.calls.set_in_host(false);
+                    let (ns, samples) = h.calls.take();
+                    if samples > 0 {
+                        let backtrace = WasmBacktrace::capture(&cx);
+                        cx.data_mut().host_samples(&backtrace, ns, samples);
+                    }
+                }
+            }
+            Ok(())
+        });
+        drain.clone()
+    });
+    let signals = signals.map(|(s, _, _)| s);
+
     let started = Instant::now();
     store.data_mut().last = started;
     let sampler = Sampler::start(Watch {
         engine: engine.clone(),
-        interval: Duration::from_nanos(options.interval_ns),
+        interval,
+        drain,
         cur: store.data().cur.clone().filter(|_| !sampling),
         deadline: options
             .timeout_ns
@@ -335,10 +420,23 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
         }
     })();
     let ended = Instant::now();
+    let cost = signals.map(SignalSampler::stop);
     // The last partial interval belongs to whatever was running at the end:
     // the trapping function after a trap, nothing after a clean return.
     let seen = sampler.stop();
     let rec = &mut store.data_mut().rec;
+    match (cost, sampling) {
+        (Some(cost), _) => rec.set_sampler("signal", cost.handler_ns, cost.dropped),
+        (None, true) => rec.set_sampler("epoch", 0, 0),
+        (None, false) => rec.set_sampler("context", 0, 0),
+    }
+    for ((frames, truncated), (ns, samples)) in seen.stacks.stacks {
+        rec.sample_stack(frames, truncated, ns, samples);
+    }
+    let (ns, samples) = seen.stacks.engine;
+    if samples > 0 {
+        rec.sample_stack([wprof_session::ENGINE_FRAME], false, ns, samples);
+    }
     for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
         rec.add_context_time(node as u32, ns, samples);
     }
@@ -501,8 +599,9 @@ struct Watch {
     engine: Engine,
     interval: Duration,
     /// Instrument mode: the word to sample; sample mode: `None` (the
-    /// thread ticks the epoch instead).
+    /// thread drains the signal sampler's ring, or ticks the epoch).
     cur: Option<Word>,
+    drain: Option<Drain>,
     deadline: Option<Instant>,
     interrupt: Arc<AtomicBool>,
     stop: Arc<AtomicU8>,
@@ -523,6 +622,8 @@ struct Samples {
     probe: (u64, u64),
     /// By (context, imported function index).
     host: std::collections::HashMap<(u32, u32), (u64, u64)>,
+    /// Signal sampling: stacks.
+    stacks: Stacks,
 }
 
 impl Sampler {
@@ -536,6 +637,7 @@ impl Sampler {
             let mut last = Instant::now();
             let mut probe = (0u64, 0u64);
             let mut host = std::collections::HashMap::new();
+            let mut stacks = Stacks::default();
             let mut charge = |last: &mut Instant, word: &Word| {
                 let now = Instant::now();
                 let ns = now.saturating_duration_since(*last).as_nanos() as u64;
@@ -560,9 +662,10 @@ impl Sampler {
                 if flag.load(Ordering::Acquire) {
                     break;
                 }
-                match &w.cur {
-                    Some(word) => charge(&mut last, word),
-                    None => w.engine.increment_epoch(),
+                match (&w.cur, &w.drain) {
+                    (Some(word), _) => charge(&mut last, word),
+                    (None, Some(drain)) => drain.drain(&mut stacks),
+                    (None, None) => w.engine.increment_epoch(),
                 }
                 let why = if w.interrupt.load(Ordering::Relaxed) {
                     INTERRUPTED
@@ -578,10 +681,14 @@ impl Sampler {
             if let Some(word) = &w.cur {
                 charge(&mut last, word);
             }
+            if let Some(drain) = &w.drain {
+                drain.drain(&mut stacks);
+            }
             Samples {
                 contexts: acc,
                 probe,
                 host,
+                stacks,
             }
         });
         Sampler { done, thread }

@@ -2,8 +2,8 @@
 //! host-call words (read by the sampler thread), and a copy of the tree.
 //!
 //! wasmtime hands shared memory out as `&[UnsafeCell<u8>]` and says it must
-//! be read through atomics, cast unsafely; these functions are the only
-//! unsafe code of wprof, kept here with their reasons.
+//! be read through atomics, cast unsafely; these functions and the signal
+//! sampler (`signal.rs`) are wprof's only unsafe code, each with its reasons.
 #![allow(unsafe_code)]
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};

@@ -111,6 +111,22 @@ pub enum Mode {
     Sample,
 }
 
+/// How time was sampled, and what sampling cost the guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampler {
+    /// `signal` (a CPU-time timer signal interrupts the guest anywhere and
+    /// walks its frames), `epoch` (the engine's epoch checks at function
+    /// entries and loop headers: biased, the fallback), `context` (a thread
+    /// reads the probes' current-context word) or `none` (no time: call
+    /// counts only).
+    pub name: String,
+    /// Time sampling took on the guest's own thread (the signal handler),
+    /// included in the guest's wall time; 0 when a separate thread samples.
+    pub cost_ns: u64,
+    /// Samples lost because the sampler's buffer was full.
+    pub dropped: u64,
+}
+
 /// How the guest run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exit {
@@ -355,6 +371,8 @@ pub struct Profile {
     pub probe_ns: u64,
     /// Samples that landed inside the probes.
     pub probe_samples: u64,
+    /// How time was sampled.
+    pub sampler: Sampler,
     /// Peak resident memory of the profiling host, when it knows it.
     pub host_peak_rss_bytes: Option<u64>,
     /// The heap at exit, with memory profiling.
@@ -391,6 +409,7 @@ impl Profile {
             invoke: None,
             probe_ns: 0,
             probe_samples: 0,
+            sampler: Sampler::default(),
             host_peak_rss_bytes: None,
             memory: None,
         }

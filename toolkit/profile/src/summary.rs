@@ -54,6 +54,9 @@ pub struct Cpu {
     /// Samples inside the probes.
     #[serde(default)]
     pub probe_samples: u64,
+    /// How samples were taken and what that cost the guest.
+    #[serde(default)]
+    pub sampler: crate::Sampler,
 }
 
 /// One function.
@@ -126,6 +129,7 @@ impl Summary {
                 sampled_ns: profile.sampled_ns(),
                 probe_ns: profile.probe_ns,
                 probe_samples: profile.probe_samples,
+                sampler: profile.sampler.clone(),
             },
             functions,
             contexts: Contexts {

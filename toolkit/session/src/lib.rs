@@ -44,7 +44,7 @@ use crate::cli::RunOptions;
 use crate::module::{ModuleInfo, WASI_MODULE};
 use crate::outputs::Sink;
 use crate::recording::{Cpu, TRUNCATED_FRAME};
-pub use crate::recording::{Event, Recording};
+pub use crate::recording::{ENGINE_FRAME, Event, Recording};
 
 /// Errors of a session. The `Display` text is what users read after
 /// `error: cannot profile `MODULE``.
@@ -432,6 +432,17 @@ impl Session {
         profile.exit = end.exit;
         profile.wall_ns = end.wall_ns;
         profile.interval_ns = self.options.interval_ns;
+        profile.sampler = rec.sampler.clone();
+        if profile.sampler.name.is_empty() {
+            // Hosts that don't say (the JS host) sample the current-context
+            // word, when they can share memory with a worker.
+            profile.sampler.name = if profile.samples() > 0 {
+                "context"
+            } else {
+                "none"
+            }
+            .into();
+        }
         profile.host_peak_rss_bytes = end.host_peak_rss_bytes;
         if let Plan::Invoke { export, repeat, .. } = &self.plan {
             let durations: Vec<u64> = rec.calls.iter().map(|c| c.0).collect();
@@ -606,6 +617,8 @@ impl Session {
             let func = *ids.entry(n.func).or_insert_with(|| {
                 if n.func == TRUNCATED_FRAME {
                     profile.add_function("[truncated]", None)
+                } else if n.func == ENGINE_FRAME {
+                    profile.add_function("[engine]", None)
                 } else if (n.func as usize) < self.imports.len() {
                     profile.add_function(self.host_name(n.func), Some(n.func))
                 } else {

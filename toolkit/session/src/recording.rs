@@ -156,6 +156,10 @@ pub(crate) enum Cpu {
 /// Function "index" of the `[truncated]` frame in sampled stacks.
 pub(crate) const TRUNCATED_FRAME: u32 = u32::MAX - 1;
 
+/// Function "index" of the `[engine]` frame in sampled stacks: time in the
+/// engine's own code (libcalls such as `memory.grow`, trampolines).
+pub const ENGINE_FRAME: u32 = u32::MAX - 2;
+
 /// Memory-probe state of one run.
 #[derive(Debug, Clone)]
 pub(crate) struct MemoryHost {
@@ -179,6 +183,8 @@ pub struct Recording {
     /// Instrument mode: time and samples in host calls, by (context,
     /// imported function index).
     pub(crate) host_time: HashMap<(u32, u32), (u64, u64)>,
+    /// How samples were taken, and what that cost the guest.
+    pub(crate) sampler: wprof_profile::Sampler,
 }
 
 impl Recording {
@@ -201,7 +207,19 @@ impl Recording {
             dumps: Vec::new(),
             probe_time: (0, 0),
             host_time: HashMap::new(),
+            sampler: wprof_profile::Sampler::default(),
         }
+    }
+
+    /// Says how the host sampled: `name` (see [`wprof_profile::Sampler`]),
+    /// the time its sampling took from the guest's thread, and samples it
+    /// had to drop.
+    pub fn set_sampler(&mut self, name: &str, cost_ns: u64, dropped: u64) {
+        self.sampler = wprof_profile::Sampler {
+            name: name.to_string(),
+            cost_ns,
+            dropped,
+        };
     }
 
     /// Whether the run needs the memory-probe host (`wprof_mem`).
@@ -244,14 +262,16 @@ impl Recording {
         e.1 += samples;
     }
 
-    /// Sample mode: `ns` of time (one sample) in the stack `frames`
-    /// (original function indices, outermost first); `truncated` when the
-    /// engine cut its outermost frames.
+    /// Sample mode: `ns` of time over `samples` samples in the stack
+    /// `frames` (original function indices, outermost first; an import's
+    /// index is a host-call frame, [`ENGINE_FRAME`] the engine); `truncated`
+    /// when the sampler cut its outermost frames.
     pub fn sample_stack(
         &mut self,
         frames: impl IntoIterator<Item = u32>,
         truncated: bool,
         ns: u64,
+        samples: u64,
     ) {
         let Cpu::Stacks(tree) = &mut self.cpu else {
             return;
@@ -268,7 +288,7 @@ impl Recording {
         }
         let n = &mut tree.nodes[node as usize];
         n.self_ns += ns;
-        n.samples += 1;
+        n.samples += samples;
     }
 
     /// Records `event`, which happened in probe-runtime context `node`.

@@ -35,6 +35,11 @@ pub fn context(p: &mut Profile, stack: &[u32], calls: u64, self_ns: u64, samples
 /// (self 1200), WRITE 1100.
 pub fn instrumented() -> Profile {
     let mut p = Profile::new("fib.wasm", Mode::Instrument);
+    p.sampler = wprof_profile::Sampler {
+        name: "context".into(),
+        cost_ns: 0,
+        dropped: 0,
+    };
     let main = p.add_function("main", Some(11));
     let fib = p.add_function("fib", Some(12));
     let write = p.add_function("<&std::io::Stdout as std::io::Write>::write_fmt", Some(40));
@@ -82,6 +87,11 @@ pub fn instrumented() -> Profile {
 /// parse 6_000_000 (self too).
 pub fn sampled() -> Profile {
     let mut p = Profile::new("sampled.wasm", Mode::Sample);
+    p.sampler = wprof_profile::Sampler {
+        name: "signal".into(),
+        cost_ns: 41000,
+        dropped: 2,
+    };
     let start = p.add_function("_start", Some(3));
     let main = p.add_function("main", Some(4));
     let parse = p.add_function("parse", Some(5));
@@ -108,6 +118,11 @@ pub fn sampled() -> Profile {
 /// `main` 1 call, `main;add` 2, `main;add;add` 1 (add: 3 calls).
 pub fn untimed() -> Profile {
     let mut p = Profile::new("tiny.wasm", Mode::Instrument);
+    p.sampler = wprof_profile::Sampler {
+        name: "none".into(),
+        cost_ns: 0,
+        dropped: 0,
+    };
     let main = p.add_function("main", Some(1));
     let add = p.add_function("add", Some(2));
     p.functions[main as usize].calls = Some(1);
@@ -141,6 +156,11 @@ pub fn untimed() -> Profile {
 /// grow_buf 256, make_list 200.
 pub fn with_heap() -> Profile {
     let mut p = Profile::new("alloc.wasm", Mode::Instrument);
+    p.sampler = wprof_profile::Sampler {
+        name: "context".into(),
+        cost_ns: 0,
+        dropped: 0,
+    };
     let main = p.add_function("main", Some(30));
     let make_list = p.add_function("make_list", Some(31));
     let leak = p.add_function("leak", Some(32));
