@@ -153,12 +153,8 @@ impl Host {
             return;
         }
         let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
-        self.rec.sample_stack(
-            frames.iter().rev().map(|f| f.func_index()),
-            truncated,
-            delta,
-            1,
-        );
+        self.rec
+            .sample_stack(frames.iter().rev().map(frame), truncated, delta, 1);
     }
 
     /// Signal sampling: `samples` landed in the host function (or engine
@@ -173,10 +169,15 @@ impl Host {
             .and_then(|o| h.callee(o))
             .unwrap_or(wprof_session::ENGINE_FRAME);
         let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
-        let stack = frames.iter().rev().map(|f| f.func_index());
+        let stack = frames.iter().rev().map(frame);
         self.rec
-            .sample_stack(stack.chain([leaf]), truncated, ns, samples);
+            .sample_stack(stack.chain([(leaf, None)]), truncated, ns, samples);
     }
+}
+
+/// A backtrace frame as the recording takes it.
+fn frame(f: &wasmtime::FrameInfo) -> (u32, Option<u32>) {
+    (f.func_index(), f.module_offset().map(|o| o as u32))
 }
 
 /// The engine for `session`: epoch interruption for the sampler and the
@@ -317,7 +318,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     // Started here, on the thread that runs the guest: the timer counts its
     // CPU time and the handler walks its stack.
     let signals = sampling
-        .then(|| SignalSampler::start(&module, interval))
+        .then(|| SignalSampler::start(&module, interval, session.has_sources()))
         .flatten();
     let drain = signals.as_ref().map(|(_, drain, calls)| {
         let imports = session.host_functions().count() as u32;
@@ -435,7 +436,7 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     }
     let (ns, samples) = seen.stacks.engine;
     if samples > 0 {
-        rec.sample_stack([wprof_session::ENGINE_FRAME], false, ns, samples);
+        rec.sample_stack([(wprof_session::ENGINE_FRAME, None)], false, ns, samples);
     }
     for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
         rec.add_context_time(node as u32, ns, samples);

@@ -87,6 +87,9 @@ pub struct Drain {
     shared: Arc<Shared>,
     /// (start, end, function index) in text offsets, sorted by start.
     functions: Arc<Vec<(usize, usize, u32)>>,
+    /// Text offset → module offset of the wasm instruction compiled there,
+    /// sorted; empty when source lines aren't wanted.
+    addresses: Arc<Vec<(usize, Option<u32>)>>,
 }
 
 /// The store's call hook's side: host-call samples.
@@ -98,8 +101,9 @@ pub struct HostCalls {
 /// Samples aggregated by stack.
 #[derive(Debug, Default)]
 pub struct Stacks {
-    /// By (function indices outermost first, truncated): (ns, samples).
-    pub stacks: std::collections::HashMap<(Vec<u32>, bool), (u64, u64)>,
+    /// By (frames outermost first: function index and the module offset of
+    /// the instruction, when known; truncated): (ns, samples).
+    pub stacks: std::collections::HashMap<(Vec<(u32, Option<u32>)>, bool), (u64, u64)>,
     /// Samples in the engine's own code.
     pub engine: (u64, u64),
 }
@@ -139,9 +143,14 @@ fn current_stack() -> Option<Range<usize>> {
 
 impl SignalSampler {
     /// Starts sampling the calling thread (the one that will run `module`)
-    /// every `interval`. `None` when this platform or
+    /// every `interval`; with `offsets`, frames carry the module offset of
+    /// their instruction (for source lines). `None` when this platform or
     /// process can't: the caller falls back to epochs.
-    pub fn start(module: &Module, interval: Duration) -> Option<(SignalSampler, Drain, HostCalls)> {
+    pub fn start(
+        module: &Module,
+        interval: Duration,
+        offsets: bool,
+    ) -> Option<(SignalSampler, Drain, HostCalls)> {
         if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
             return None;
         }
@@ -188,9 +197,14 @@ impl SignalSampler {
                 return None;
             }
         };
+        let addresses = match module.address_map().filter(|_| offsets) {
+            Some(map) => map.collect(),
+            None => Vec::new(),
+        };
         let drain = Drain {
             shared: shared.clone(),
             functions: Arc::new(functions),
+            addresses: Arc::new(addresses),
         };
         let host = HostCalls {
             shared: shared.clone(),
@@ -437,8 +451,11 @@ impl Drain {
                 // A return address follows its call, which may end the
                 // function: look up the byte before it.
                 let at = if i == 0 { pc } else { pc - 1 };
-                if let Some(f) = self.function_at(at - s.text.start) {
-                    frames.push(f);
+                let Some(off) = at.checked_sub(s.text.start) else {
+                    continue;
+                };
+                if let Some(f) = self.function_at(off) {
+                    frames.push((f, self.module_offset(off)));
                 }
             }
             tail += 2 + n;
@@ -453,6 +470,13 @@ impl Drain {
             e.1 += 1;
         }
         s.tail.store(tail, Ordering::Release);
+    }
+
+    /// The module offset of the wasm instruction compiled at text offset
+    /// `off`.
+    fn module_offset(&self, off: usize) -> Option<u32> {
+        let i = self.addresses.partition_point(|&(start, _)| start <= off);
+        self.addresses.get(i.checked_sub(1)?)?.1
     }
 
     /// The function whose code holds text offset `off` (trampolines have

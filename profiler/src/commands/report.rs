@@ -13,6 +13,7 @@ const AFTER_HELP: &str = "\
 Examples:
   wprof report wprof-out
   wprof report wprof-out/cpu.pb.gz --top 50 --sort self
+  wprof report wprof-out --lines      (modules with DWARF)
 
 Exit status:
   0 on success, 1 when the profile cannot be read, 2 on a bad command line.";
@@ -31,6 +32,11 @@ pub struct ReportCommand {
     /// Order by total time (the hottest subtrees), self time or calls.
     #[arg(long, value_enum, default_value_t = SortBy::Total)]
     pub sort: SortBy,
+
+    /// Show the hottest source lines instead (self time; needs a module
+    /// with DWARF; line by line in sample mode, per function otherwise).
+    #[arg(long, conflicts_with = "sort")]
+    pub lines: bool,
 }
 
 /// See `ReportCommand::sort`.
@@ -61,7 +67,6 @@ impl ReportCommand {
             SortBy::Self_ => report::Sort::Self_,
             SortBy::Calls => report::Sort::Calls,
         };
-        let rows = report::top(&profile, self.top, sort);
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -74,7 +79,22 @@ impl ReportCommand {
             report::duration(profile.sampled_ns()),
             report::duration(profile.wall_ns)
         )?;
-        write!(out, "{}", report::render(&rows))?;
+        if self.lines {
+            let rows = report::top_lines(&profile, self.top);
+            if rows.is_empty() {
+                writeln!(
+                    out,
+                    "no source lines: the module has no DWARF (build with -g, or pass --debug-file to wprof run)"
+                )?;
+            }
+            write!(out, "{}", report::render_lines(&rows))?;
+        } else {
+            write!(
+                out,
+                "{}",
+                report::render(&report::top(&profile, self.top, sort))
+            )?;
+        }
         Ok(0)
     }
 }

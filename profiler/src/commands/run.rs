@@ -121,16 +121,22 @@ impl RunCommand {
         }
         let path = Path::new(&options.module).to_path_buf();
         let bytes = input::read_file(&path)?;
+        let debug = options
+            .debug_file
+            .as_ref()
+            .map(|f| input::read_regular(Path::new(f), "--debug-file"))
+            .transpose()?;
         // Before any work: a run must never be lost to an unusable --out.
         let mut sink = DirSink::open(&options.out)?;
         let cache = options.cache.then(DirCache::user).flatten();
-        let session = Session::with_cache(
+        let session = Session::with_debug(
             &bytes,
+            debug.as_deref(),
             options,
             cache.as_ref().map(|c| c as &dyn ArtifactCache),
         )
         .with_context(|| format!("cannot profile `{}`", path.display()))?;
-        drop(bytes);
+        drop((bytes, debug));
         sink.clear_stale()?;
 
         let interrupt = Arc::new(AtomicBool::new(false));

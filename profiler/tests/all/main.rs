@@ -5,5 +5,6 @@ mod errors;
 mod guests;
 mod memory;
 mod outputs;
+mod source;
 mod support;
 mod time;

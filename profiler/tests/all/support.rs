@@ -179,7 +179,8 @@ pub fn c_guest(name: &str) -> Option<PathBuf> {
             && Path::new("/usr/include/wasm32-wasi").exists();
         ok.then(|| {
             let mut c = Command::new("clang");
-            c.args(["--target=wasm32-wasi", "-O2", "-o"])
+            // As users build them: optimised, with DWARF.
+            c.args(["--target=wasm32-wasi", "-O2", "-g", "-o"])
                 .arg(wasm)
                 .arg(repo().join(format!("tests/guests/c/{name}.c")));
             c

@@ -152,6 +152,12 @@ pub struct FunctionEntry {
     pub index: u32,
     /// Display name: demangled, or `wasm-function[N]` when the module has none.
     pub name: String,
+    /// Source file of the function's declaration, from DWARF.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file: Option<String>,
+    /// Line of the declaration.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
 }
 
 impl Manifest {

@@ -17,6 +17,7 @@ pub mod abi;
 pub mod headers;
 mod memory;
 mod rewrite;
+pub mod source;
 pub mod symbolize;
 
 use std::sync::{Arc, Mutex};
@@ -64,6 +65,10 @@ pub struct Options {
     /// Also hook allocators and `memory.grow` (see [`abi::mem`]). Default:
     /// `false`; the artifact then needs only the probe runtime.
     pub memory: bool,
+    /// The module's DWARF in a separate file (the unstripped module, or its
+    /// `.debug_*` sections alone), for source locations of a stripped
+    /// module. Default: the module's own sections.
+    pub debug: Option<std::sync::Arc<[u8]>>,
 }
 
 impl Default for Options {
@@ -71,6 +76,7 @@ impl Default for Options {
         Options {
             keep_dwarf: true,
             memory: false,
+            debug: None,
         }
     }
 }
@@ -155,6 +161,10 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
 
     // The same names sample mode shows: one symbolizer for both modes.
     let symbols = symbolize::Symbols::from_module(wasm).map_err(Error::Parse)?;
+    // Malformed DWARF costs the source locations, never the profile.
+    let sources = source::Sources::new(wasm, options.debug.as_deref().unwrap_or(wasm))
+        .ok()
+        .flatten();
     let mut functions = Vec::new();
     let mut names = Vec::new();
     for (index, id) in order.into_iter().enumerate() {
@@ -164,9 +174,12 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
             let fid = functions.len() as u32;
             rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);
             names.push((id, index as u32, name.clone()));
+            let declared = sources.as_ref().and_then(|s| s.function(index as u32));
             functions.push(FunctionEntry {
                 index: index as u32,
                 name,
+                file: declared.map(|d| d.file.clone()),
+                line: declared.map(|d| d.line),
             });
         }
     }

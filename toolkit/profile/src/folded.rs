@@ -19,9 +19,10 @@ pub enum Weight {
     Samples,
 }
 
-/// The folded lines of `profile`, sorted.
+/// The folded lines of `profile`, sorted. Contexts that differ only by
+/// source line share a line.
 pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
-    let mut out: Vec<String> = profile
+    let mut out: Vec<(String, u64)> = profile
         .tree
         .nodes
         .iter()
@@ -40,12 +41,19 @@ pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
                     .into_iter()
                     .map(|f| frame_name(profile, f))
                     .collect();
-                format!("{} {v}", stack.join(";"))
+                (stack.join(";"), v)
             })
         })
         .collect();
     out.sort();
-    out
+    out.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 += next.1;
+        }
+        same
+    });
+    out.into_iter().map(|(s, v)| format!("{s} {v}")).collect()
 }
 
 /// A frame as folded consumers read it. `;` separates frames, so one inside
@@ -56,8 +64,13 @@ fn frame_name(profile: &Profile, func: u32) -> Cow<'_, str> {
     match profile.functions.get(func as usize) {
         Some(f) => {
             let name = crate::printable(&f.name);
-            if name.contains(';') {
+            let name = if name.contains(';') {
                 Cow::Owned(name.replace(';', ":"))
+            } else {
+                name
+            };
+            if f.inlined {
+                Cow::Owned(format!("{name} (inlined)"))
             } else {
                 name
             }

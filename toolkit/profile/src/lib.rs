@@ -174,6 +174,17 @@ pub struct Function {
     /// Exact number of calls, when the profile counted them. This stays exact
     /// even when the tree overflowed and its per-context counts did not.
     pub calls: Option<u64>,
+    /// Where the function is declared, when the module has DWARF.
+    pub source: Option<Source>,
+    /// An inlined function: DWARF says its code is part of its caller's.
+    pub inlined: bool,
+}
+
+/// A function's declaration in the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub line: u32,
 }
 
 /// One calling context.
@@ -189,6 +200,10 @@ pub struct Node {
     pub self_ns: u64,
     /// Samples taken in this context.
     pub samples: u64,
+    /// Source line in the frame's function where this context is (the
+    /// sampled instruction, or the call to the child), when DWARF says; 0
+    /// otherwise. Contexts differing only by line are distinct nodes.
+    pub line: u32,
 }
 
 /// A calling-context tree. Children always have larger ids than their
@@ -197,7 +212,7 @@ pub struct Node {
 pub struct Tree {
     /// All nodes; `nodes[0]` is the root.
     pub nodes: Vec<Node>,
-    index: HashMap<(u32, u32), u32>,
+    index: HashMap<(u32, u32, u32), u32>,
 }
 
 impl Default for Tree {
@@ -216,11 +231,17 @@ impl Default for Tree {
 impl Tree {
     /// The child of `parent` for `func`, created if needed.
     pub fn child(&mut self, parent: u32, func: u32) -> u32 {
+        self.child_at(parent, func, 0)
+    }
+
+    /// The child of `parent` for `func` at source `line` (0: unknown).
+    pub fn child_at(&mut self, parent: u32, func: u32, line: u32) -> u32 {
         let next = self.nodes.len() as u32;
-        *self.index.entry((parent, func)).or_insert_with(|| {
+        *self.index.entry((parent, func, line)).or_insert_with(|| {
             self.nodes.push(Node {
                 parent,
                 func,
+                line,
                 ..Node::default()
             });
             next
@@ -421,6 +442,8 @@ impl Profile {
             name: name.into(),
             index,
             calls: None,
+            source: None,
+            inlined: false,
         });
         self.functions.len() as u32 - 1
     }

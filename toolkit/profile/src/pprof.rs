@@ -41,27 +41,30 @@ impl Strings {
 }
 
 /// pprof's function, location and mapping tables for a frame table of
-/// `(name, address)`: frame `i` is function and location `i + 1`.
+/// `(name, address, declaration)`: frame `i` is function and location
+/// `i + 1`. The module is the mapping; a function's file is its source
+/// file, when DWARF named one (so `-list` shows source, never the module).
 fn frame_tables<'a>(
     strings: &mut Strings,
     module: &str,
-    frames: impl Iterator<Item = (&'a str, u64)>,
+    frames: impl Iterator<Item = (&'a str, u64, Option<&'a crate::Source>)>,
 ) -> (
     Vec<proto::Function>,
     Vec<proto::Location>,
     Vec<proto::Mapping>,
 ) {
-    let filename = strings.id(module);
+    let module = strings.id(module);
     let mut function = Vec::new();
     let mut location = Vec::new();
-    for (i, (name, address)) in frames.enumerate() {
+    for (i, (name, address, source)) in frames.enumerate() {
         let id = i as u64 + 1;
+        let line = source.map_or(0, |s| s.line as i64);
         function.push(proto::Function {
             id,
             name: strings.id(name),
             system_name: strings.id(name),
-            filename,
-            start_line: 0,
+            filename: source.map_or(0, |s| strings.id(&s.file)),
+            start_line: line,
         });
         // One location per function: wasm has no addresses a pprof viewer
         // could use, and function-level frames are what profiles record.
@@ -71,7 +74,7 @@ fn frame_tables<'a>(
             address,
             line: vec![proto::Line {
                 function_id: id,
-                line: 0,
+                line,
                 column: 0,
             }],
             is_folded: false,
@@ -79,11 +82,89 @@ fn frame_tables<'a>(
     }
     let mapping = vec![proto::Mapping {
         id: 1,
-        filename,
+        filename: module,
         has_functions: true,
         ..Default::default()
     }];
     (function, location, mapping)
+}
+
+/// Locations beyond one per function: a frame at a known source line, and a
+/// function with the frames inlined into it (pprof's multiple `Line`s per
+/// `Location`, innermost first, as for native code).
+struct Locations<'a> {
+    profile: &'a Profile,
+    table: &'a mut Vec<proto::Location>,
+    ids: HashMap<Vec<(u32, u32)>, u64>,
+}
+
+impl<'a> Locations<'a> {
+    fn new(profile: &'a Profile, table: &'a mut Vec<proto::Location>) -> Self {
+        Locations {
+            profile,
+            table,
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Location ids of context `node`, innermost first.
+    fn stack(&mut self, mut node: u32) -> Vec<u64> {
+        let nodes = &self.profile.tree.nodes;
+        let functions = &self.profile.functions;
+        // (function, line) frames, innermost first, grouped so that each
+        // group is a real frame preceded by the frames inlined into it.
+        let mut groups: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut pending: Vec<(u32, u32)> = Vec::new();
+        while node != ROOT {
+            let n = &nodes[node as usize];
+            pending.push((n.func, n.line));
+            if !functions.get(n.func as usize).is_some_and(|f| f.inlined) {
+                groups.push(std::mem::take(&mut pending));
+            }
+            node = n.parent;
+        }
+        if !pending.is_empty() {
+            groups.push(pending);
+        }
+        groups.into_iter().map(|g| self.id(g)).collect()
+    }
+
+    fn id(&mut self, group: Vec<(u32, u32)>) -> u64 {
+        if let [(f, 0)] = group[..] {
+            return f as u64 + 1;
+        }
+        if let Some(&id) = self.ids.get(&group) {
+            return id;
+        }
+        let id = self.table.len() as u64 + 1;
+        let functions = &self.profile.functions;
+        let outer = group.last().map_or(0, |&(f, _)| f);
+        self.table.push(proto::Location {
+            id,
+            mapping_id: 1,
+            address: functions
+                .get(outer as usize)
+                .and_then(|f| f.index)
+                .unwrap_or(0) as u64,
+            line: group
+                .iter()
+                .map(|&(f, line)| proto::Line {
+                    function_id: f as u64 + 1,
+                    line: match line {
+                        0 => functions
+                            .get(f as usize)
+                            .and_then(|f| f.source.as_ref())
+                            .map_or(0, |s| s.line as i64),
+                        l => l as i64,
+                    },
+                    column: 0,
+                })
+                .collect(),
+            is_folded: false,
+        });
+        self.ids.insert(group, id);
+        id
+    }
 }
 
 /// Encodes `profile` as an uncompressed pprof message.
@@ -103,14 +184,18 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
             unit: strings.id("nanoseconds"),
         },
     ];
-    let (function, location, mapping) = frame_tables(
+    let (function, mut location, mapping) = frame_tables(
         &mut strings,
         &profile.module,
-        profile
-            .functions
-            .iter()
-            .map(|f| (f.name.as_str(), f.index.unwrap_or(0) as u64)),
+        profile.functions.iter().map(|f| {
+            (
+                f.name.as_str(),
+                f.index.unwrap_or(0) as u64,
+                f.source.as_ref(),
+            )
+        }),
     );
+    let mut lines = Locations::new(profile, &mut location);
     let sample = profile
         .tree
         .nodes
@@ -122,13 +207,7 @@ pub fn encode(profile: &Profile) -> Vec<u8> {
                 Mode::Instrument => n.calls,
                 Mode::Sample => n.samples,
             };
-            let mut location_id: Vec<u64> = profile
-                .tree
-                .stack(i as u32)
-                .into_iter()
-                .map(|f| f as u64 + 1)
-                .collect();
-            location_id.reverse();
+            let location_id = lines.stack(i as u32);
             proto::Sample {
                 location_id,
                 value: vec![first as i64, n.self_ns as i64],
@@ -203,11 +282,12 @@ fn decode(bytes: &[u8]) -> Result<proto::Profile, Error> {
 }
 
 /// Each location's frames by `funcs` (function id → what the caller keeps
-/// of it), innermost inlined frame first, as pprof lists them.
+/// of it) with their source lines (0: unknown), innermost inlined frame
+/// first, as pprof lists them.
 fn location_frames<T: Copy>(
     p: &proto::Profile,
     funcs: &HashMap<u64, T>,
-) -> Result<HashMap<u64, Vec<T>>, Error> {
+) -> Result<HashMap<u64, Vec<(T, u32)>>, Error> {
     p.location
         .iter()
         .map(|l| {
@@ -215,12 +295,13 @@ fn location_frames<T: Copy>(
                 .line
                 .iter()
                 .map(|line| {
-                    funcs.get(&line.function_id).copied().ok_or_else(|| {
+                    let f = funcs.get(&line.function_id).copied().ok_or_else(|| {
                         Error::Pprof(format!(
                             "location {} names unknown function {}",
                             l.id, line.function_id
                         ))
-                    })
+                    })?;
+                    Ok::<_, Error>((f, u32::try_from(line.line).unwrap_or(0)))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((l.id, frames))
@@ -268,6 +349,13 @@ pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
         let id = *by_name
             .entry(name.clone())
             .or_insert_with(|| profile.add_function(name, None));
+        let file = s(f.filename)?;
+        if !file.is_empty() && f.start_line > 0 {
+            profile.functions[id as usize].source = Some(crate::Source {
+                file: file.to_string(),
+                line: f.start_line as u32,
+            });
+        }
         func_ids.insert(f.id, id);
     }
     let loc_frames = location_frames(&p, &func_ids)?;
@@ -279,7 +367,9 @@ pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
                 .ok_or_else(|| Error::Pprof(format!("sample names unknown location {id}")))?;
             stack.extend(frames.iter().rev());
         }
-        let node = profile.tree.path(stack);
+        let node = stack
+            .into_iter()
+            .fold(ROOT, |n, &(f, line)| profile.tree.child_at(n, f, line));
         let v = |ix: Option<usize>| {
             ix.and_then(|i| sample.value.get(i))
                 .map_or(0, |&x| x.max(0) as u64)
@@ -315,7 +405,7 @@ pub fn encode_heap(heap: &crate::heap::Heap) -> Vec<u8> {
     let (function, location, mapping) = frame_tables(
         &mut strings,
         &heap.module,
-        heap.frames.iter().map(|f| (f.as_str(), 0)),
+        heap.frames.iter().map(|f| (f.as_str(), 0, None)),
     );
     let layer_key = strings.id("layer");
     let inuse_space = strings.id("inuse_space");
@@ -436,6 +526,22 @@ pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
         let _ = writeln!(out, "mapping {}: {}", m.id, s(m.filename)?);
     }
     let _ = writeln!(out, "locations ({}):", p.location.len());
+    let frame = |&(name, line): &(&str, u32)| match line {
+        0 => name.to_string(),
+        l => format!("{name}:{l}"),
+    };
+    for f in &p.function {
+        if f.filename != 0 {
+            let _ = writeln!(
+                out,
+                "function {}: {} {}:{}",
+                f.id,
+                s(f.name)?,
+                s(f.filename)?,
+                f.start_line
+            );
+        }
+    }
     for l in &p.location {
         let _ = writeln!(
             out,
@@ -443,7 +549,11 @@ pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
             l.id,
             l.mapping_id,
             l.address,
-            frames[&l.id].join(";")
+            frames[&l.id]
+                .iter()
+                .map(frame)
+                .collect::<Vec<_>>()
+                .join(";")
         );
     }
     let mut samples = Vec::with_capacity(p.sample.len());
@@ -453,7 +563,7 @@ pub fn to_text(bytes: &[u8]) -> Result<String, Error> {
             let f = frames
                 .get(id)
                 .ok_or_else(|| Error::Pprof(format!("sample names unknown location {id}")))?;
-            stack.extend(f.iter().copied());
+            stack.extend(f.iter().map(|&(name, _)| name));
         }
         let mut line = format!("  {} ", stack.join(";"));
         for (i, v) in sample.value.iter().enumerate() {

@@ -105,3 +105,73 @@ pub fn duration(ns: u64) -> String {
         format!("{ns}ns")
     }
 }
+
+/// One row of the hottest source lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineRow {
+    /// `file:line`.
+    pub location: String,
+    /// The function the line is in (an inlined one when it was inlined).
+    pub function: String,
+    /// Time on this line itself.
+    pub self_ns: u64,
+    /// Self time as a share of all sampled time, in percent.
+    pub self_pct: f64,
+}
+
+/// The `top` source lines by self time. A context whose line DWARF does
+/// not give counts on its function's declaration line; frames without
+/// DWARF are left out.
+pub fn top_lines(profile: &Profile, top: usize) -> Vec<LineRow> {
+    let all = profile.sampled_ns().max(1) as f64;
+    let mut by_line: std::collections::HashMap<(u32, u32), u64> = Default::default();
+    for n in profile.tree.nodes.iter().skip(1).filter(|n| n.self_ns > 0) {
+        let Some(source) = profile
+            .functions
+            .get(n.func as usize)
+            .and_then(|f| f.source.as_ref())
+        else {
+            continue;
+        };
+        let line = if n.line > 0 { n.line } else { source.line };
+        *by_line.entry((n.func, line)).or_default() += n.self_ns;
+    }
+    let mut rows: Vec<LineRow> = by_line
+        .into_iter()
+        .filter_map(|((func, line), self_ns)| {
+            let f = profile.functions.get(func as usize)?;
+            let file = &f.source.as_ref()?.file;
+            Some(LineRow {
+                location: format!("{file}:{line}"),
+                function: f.name.clone(),
+                self_ns,
+                self_pct: 100.0 * self_ns as f64 / all,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.self_ns
+            .cmp(&a.self_ns)
+            .then_with(|| a.location.cmp(&b.location))
+            .then_with(|| a.function.cmp(&b.function))
+    });
+    rows.truncate(top);
+    rows
+}
+
+/// Renders line rows as an aligned text table.
+pub fn render_lines(rows: &[LineRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:>12} {:>7}  location  (function)", "self", "self%");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:>12} {:>6.2}%  {}  ({})",
+            duration(r.self_ns),
+            r.self_pct,
+            crate::printable(&r.location),
+            crate::printable(&r.function)
+        );
+    }
+    out
+}

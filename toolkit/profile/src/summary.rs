@@ -69,6 +69,16 @@ pub struct FunctionSummary {
     /// Exact calls (instrument mode); `null` in sample mode and for frames
     /// that are not counted (host calls).
     pub calls: Option<u64>,
+    /// Source file of the declaration (modules with DWARF).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file: Option<String>,
+    /// Line of the declaration.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
+    /// Inlined into its callers (sample mode, from DWARF): its time is in
+    /// their code.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub inlined: bool,
     /// Time in the function itself.
     pub self_ns: u64,
     /// Time with the function on the stack (recursion counted once).
@@ -103,6 +113,9 @@ impl Summary {
                 index: f.index,
                 // Host-call frames carry time only: their calls are not counted.
                 calls: (profile.mode == Mode::Instrument && f.calls.is_some()).then_some(s.calls),
+                file: f.source.as_ref().map(|s| s.file.clone()),
+                line: f.source.as_ref().map(|s| s.line),
+                inlined: f.inlined,
                 self_ns: s.self_ns,
                 total_ns: s.total_ns,
                 self_samples: s.self_samples,

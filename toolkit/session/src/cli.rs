@@ -156,6 +156,11 @@ pub const RUN_FLAGS: &[Flag] = &[
     },
     flag("no-cache", None, "Do not use the on-disk compilation cache"),
     flag(
+        "debug-file",
+        Some("FILE"),
+        "DWARF for a stripped module, in a separate file (the unstripped module, or its .debug_* sections alone): source files and lines in the profile",
+    ),
+    flag(
         "memory",
         None,
         "Profile allocations and linear memory (instrument mode): the memory files listed under Outputs, and `memory` in summary.json",
@@ -343,6 +348,10 @@ pub struct RunOptions {
     pub cache: bool,
     /// `--memory` and dump points.
     pub memory: Option<MemoryOptions>,
+    /// `--debug-file`: the module's DWARF in a separate file, which the
+    /// host reads and hands to [`crate::Session::with_debug`].
+    #[serde(default)]
+    pub debug_file: Option<String>,
 }
 
 /// `--invoke EXPORT --arg … --repeat N`.
@@ -509,6 +518,7 @@ impl RunOptions {
             max_contexts,
             cache: !args.set("no-cache"),
             memory,
+            debug_file: args.one("debug-file")?.map(str::to_string),
         })
     }
 }

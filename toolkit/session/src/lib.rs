@@ -35,7 +35,10 @@ pub mod outputs;
 pub mod recording;
 
 use serde::Serialize;
+use std::sync::Arc;
 use wprof_instrument::abi::{self, Manifest, RuntimeState, RuntimeTree};
+
+use wprof_instrument::source::Sources;
 use wprof_instrument::symbolize::Symbols;
 use wprof_profile::values::{self, Value};
 use wprof_profile::{Exit, ExitKind, Invoke, InvokeGc, Latency, Mode, Profile, ROOT};
@@ -206,6 +209,8 @@ pub struct Session {
     wasm: Vec<u8>,
     manifest: Option<Manifest>,
     symbols: Option<Symbols>,
+    /// Sample mode: the module's DWARF, when it has some.
+    sources: Option<Arc<Sources>>,
     plan: Plan,
     instrumented_here: bool,
 }
@@ -219,11 +224,35 @@ impl Session {
         Session::with_cache(bytes, options, None)
     }
 
+    /// [`Session::with_cache`] for a module whose DWARF is in a separate
+    /// file (`--debug-file`): `debug` is that file's content, the
+    /// unstripped module or its `.debug_*` sections alone.
+    pub fn with_debug(
+        bytes: &[u8],
+        debug: Option<&[u8]>,
+        options: RunOptions,
+        cache: Option<&dyn ArtifactCache>,
+    ) -> Result<Session, Error> {
+        let debug = debug
+            .map(|d| module::read(d, options.debug_file.as_deref().unwrap_or("--debug-file")))
+            .transpose()?;
+        Session::build(bytes, debug.as_deref(), options, cache)
+    }
+
     /// [`Session::new`], taking the instrumented artifact from `cache` when
     /// it has one for this module and these options, and storing it there
     /// otherwise.
     pub fn with_cache(
         bytes: &[u8],
+        options: RunOptions,
+        cache: Option<&dyn ArtifactCache>,
+    ) -> Result<Session, Error> {
+        Session::build(bytes, None, options, cache)
+    }
+
+    fn build(
+        bytes: &[u8],
+        debug: Option<&[u8]>,
         options: RunOptions,
         cache: Option<&dyn ArtifactCache>,
     ) -> Result<Session, Error> {
@@ -261,6 +290,7 @@ impl Session {
             wasm: Vec::new(),
             manifest: None,
             symbols: None,
+            sources: None,
             plan,
             instrumented_here: false,
             options,
@@ -279,6 +309,11 @@ impl Session {
             }
             (Mode::Sample, None) => {
                 session.symbols = Some(Symbols::from_module(&wasm).map_err(Error::Invalid)?);
+                // Malformed DWARF costs the source locations, never the run.
+                session.sources = Sources::new(&wasm, debug.unwrap_or(&wasm))
+                    .ok()
+                    .flatten()
+                    .map(Arc::new);
                 session.wasm = wasm;
             }
             (Mode::Instrument, Some(m)) => {
@@ -294,7 +329,7 @@ impl Session {
             }
             (Mode::Instrument, None) => {
                 let memory = session.options.memory.is_some();
-                let key = cache_key(&wasm, memory);
+                let key = cache_key(&wasm, debug, memory);
                 let cached = cache
                     .and_then(|c| c.get(&key))
                     .and_then(|a| Some((Manifest::from_module(&a).ok()??, a)))
@@ -304,6 +339,7 @@ impl Session {
                     None => {
                         let mut opts = wprof_instrument::Options::default();
                         opts.memory = memory;
+                        opts.debug = debug.map(Arc::from);
                         let out = wprof_instrument::instrument(&wasm, &opts)
                             .map_err(Error::Instrument)?;
                         if let Some(c) = cache {
@@ -324,6 +360,13 @@ impl Session {
     /// original in sample mode.
     pub fn wasm(&self) -> &[u8] {
         &self.wasm
+    }
+
+    /// Whether the module has DWARF to resolve sampled module offsets to
+    /// source lines (sample mode): hosts that must work to find those
+    /// offsets can skip it otherwise.
+    pub fn has_sources(&self) -> bool {
+        self.sources.is_some()
     }
 
     /// The options the session runs with.
@@ -551,6 +594,12 @@ impl Session {
         let mut profile = Profile::new(&self.options.module, Mode::Instrument);
         for (i, f) in manifest.functions.iter().enumerate() {
             let id = profile.add_function(f.name.clone(), Some(f.index));
+            if let (Some(file), Some(line)) = (&f.file, f.line) {
+                profile.functions[id as usize].source = Some(wprof_profile::Source {
+                    file: file.clone(),
+                    line,
+                });
+            }
             profile.functions[id as usize].calls =
                 Some(tree.calls_by_fid.get(i).copied().unwrap_or(0));
         }
@@ -612,6 +661,7 @@ impl Session {
             return profile;
         };
         let mut ids = std::collections::HashMap::new();
+        let mut inlined = std::collections::HashMap::new();
         let mut map = vec![ROOT; stacks.nodes.len()];
         for (i, n) in stacks.nodes.iter().enumerate().skip(1) {
             let func = *ids.entry(n.func).or_insert_with(|| {
@@ -626,10 +676,49 @@ impl Session {
                         .symbols
                         .as_ref()
                         .map_or_else(|| format!("wasm-function[{}]", n.func), |s| s.name(n.func));
-                    profile.add_function(name, Some(n.func))
+                    let id = profile.add_function(name, Some(n.func));
+                    profile.functions[id as usize].source = self
+                        .sources
+                        .as_ref()
+                        .and_then(|s| s.function(n.func))
+                        .map(|d| wprof_profile::Source {
+                            file: d.file.clone(),
+                            line: d.line,
+                        });
+                    id
                 }
             });
-            let node = profile.tree.child(map[n.parent as usize], func);
+            // The frame's source line, and the functions inlined there as
+            // frames of their own (innermost deepest).
+            let frames = match (&self.sources, n.line.checked_sub(1)) {
+                (Some(sources), Some(offset)) => sources.frames(offset as u64),
+                _ => Vec::new(),
+            };
+            let line =
+                |f: &wprof_instrument::source::Frame| f.location.as_ref().map_or(0, |l| l.line);
+            let mut node =
+                profile
+                    .tree
+                    .child_at(map[n.parent as usize], func, frames.last().map_or(0, line));
+            for f in frames.iter().rev().skip(1) {
+                let name = f.name.clone().unwrap_or_else(|| "[inlined]".to_string());
+                let id = *inlined.entry(name.clone()).or_insert_with(|| {
+                    let source = self
+                        .sources
+                        .as_ref()
+                        .and_then(|s| s.inlined(&name))
+                        .map(|d| wprof_profile::Source {
+                            file: d.file.clone(),
+                            line: d.line,
+                        });
+                    let id = profile.add_function(name, None);
+                    let f = &mut profile.functions[id as usize];
+                    f.inlined = true;
+                    f.source = source;
+                    id
+                });
+                node = profile.tree.child_at(node, id, line(f));
+            }
             map[i] = node;
             let m = &mut profile.tree.nodes[node as usize];
             m.self_ns += n.self_ns;
@@ -692,15 +781,23 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The cache key of `wasm` instrumented with these options by this build.
-fn cache_key(wasm: &[u8], memory: bool) -> String {
+fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(wasm);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = |bytes: &[u8]| -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    // The artifact's manifest carries source locations from the debug file.
+    let debug = debug.map(|d| format!("-debug{}", &hex(d)[..16]));
     format!(
-        "{hex}-v{}-abi{}{}",
+        "{}-v{}-abi{}{}{}",
+        hex(wasm),
         env!("CARGO_PKG_VERSION"),
         abi::ABI_VERSION,
-        if memory { "-memory" } else { "" }
+        if memory { "-memory" } else { "" },
+        debug.unwrap_or_default()
     )
 }
 

@@ -149,7 +149,9 @@ pub(crate) enum Cpu {
     /// Instrument mode: time and samples per probe-runtime node.
     Contexts { time: Vec<u64>, samples: Vec<u64> },
     /// Sample mode: stacks of original function indices, as a tree whose
-    /// node funcs are indices ([`TRUNCATED_FRAME`] for a cut stack).
+    /// node funcs are indices ([`TRUNCATED_FRAME`] for a cut stack) and
+    /// whose node `line` is the frame's module offset + 1 (0: unknown),
+    /// resolved to source lines when the profile is built.
     Stacks(wprof_profile::Tree),
 }
 
@@ -263,12 +265,14 @@ impl Recording {
     }
 
     /// Sample mode: `ns` of time over `samples` samples in the stack
-    /// `frames` (original function indices, outermost first; an import's
-    /// index is a host-call frame, [`ENGINE_FRAME`] the engine); `truncated`
-    /// when the sampler cut its outermost frames.
+    /// `frames`, outermost first: original function indices (an import's
+    /// index is a host-call frame, [`ENGINE_FRAME`] the engine) with the
+    /// module offset of the frame's instruction (the sampled one, or the
+    /// call), when known; `truncated` when the sampler cut its outermost
+    /// frames.
     pub fn sample_stack(
         &mut self,
-        frames: impl IntoIterator<Item = u32>,
+        frames: impl IntoIterator<Item = (u32, Option<u32>)>,
         truncated: bool,
         ns: u64,
         samples: u64,
@@ -280,8 +284,8 @@ impl Recording {
         if truncated {
             node = tree.child(node, TRUNCATED_FRAME);
         }
-        for f in frames {
-            node = tree.child(node, f);
+        for (f, offset) in frames {
+            node = tree.child_at(node, f, offset.map_or(0, |o| o.saturating_add(1)));
         }
         if node == wprof_profile::ROOT {
             return;
