@@ -83,10 +83,13 @@ fn debug_sections(wasm: &[u8]) -> Result<HashMap<String, Arc<[u8]>>, BinaryReade
     Ok(out)
 }
 
-/// Each function body's extent in code-section offsets, from the start of
-/// its size field to its end, by function index; and the module offset of
-/// the code section's contents.
-fn bodies(wasm: &[u8]) -> Result<(Vec<(u64, u64, u32)>, u64), BinaryReaderError> {
+/// Function bodies as (start, end, function index) in code-section
+/// offsets, from the start of each size field to the body's end.
+type Bodies = Vec<(u64, u64, u32)>;
+
+/// Each function body's extent, and the module offset of the code
+/// section's contents.
+fn bodies(wasm: &[u8]) -> Result<(Bodies, u64), BinaryReaderError> {
     let mut imports = 0;
     let mut out = Vec::new();
     let mut code_start = 0;
