@@ -98,12 +98,15 @@ pub struct HostCalls {
     shared: Arc<Shared>,
 }
 
+/// A sampled stack, outermost frame first: function index and the module
+/// offset of the frame's instruction, when known.
+pub type Stack = Vec<(u32, Option<u32>)>;
+
 /// Samples aggregated by stack.
 #[derive(Debug, Default)]
 pub struct Stacks {
-    /// By (frames outermost first: function index and the module offset of
-    /// the instruction, when known; truncated): (ns, samples).
-    pub stacks: std::collections::HashMap<(Vec<(u32, Option<u32>)>, bool), (u64, u64)>,
+    /// By (stack, truncated): (ns, samples).
+    pub stacks: std::collections::HashMap<(Stack, bool), (u64, u64)>,
     /// Samples in the engine's own code.
     pub engine: (u64, u64),
 }
