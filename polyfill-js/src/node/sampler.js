@@ -84,3 +84,12 @@ export function startSampler(memory, curIndex, hostIndex, intervalNs) {
     },
   };
 }
+
+/**
+ * The same sampler behind the interface the browser's has
+ * (`@wprof/profiler/sampler` resolves to one or the other).
+ * @returns {Promise<import('../probe/profile.js').Sampler>}
+ */
+export async function createSampler() {
+  return startSampler;
+}
