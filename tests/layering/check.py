@@ -10,7 +10,8 @@
    other package and, outside its src/node, no Node built-in; the profiler's
    browser-loaded code (polyfill-js/src/probe, src/browser) imports no Node
    built-in and no package (a worker has no import map; Node built-ins live
-   in polyfill-js/src/node).
+   in polyfill-js/src/node); the demo site's page and workers import no Node
+   built-in.
 
 Exits 1 with one `error:` line per violation.
 """
@@ -87,6 +88,7 @@ def js_layers(errors):
          "the probe host runs in browsers: no Node built-ins (src/node), no packages (workers have no import map)"),
         ("polyfill-js/src/browser", None, re.compile(r"^(node:|\.\./node)|" + package),
          "the browser sampler runs in browsers: no Node built-ins, no packages"),
+        ("demo-site/src", None, re.compile(r"^node:|" + package), "the demo page and its workers run in browsers, without an import map"),
     ]:
         base = ROOT / layer
         if not base.is_dir():
