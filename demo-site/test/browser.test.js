@@ -18,17 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { serve } from '../serve.js';
+import { bigModule } from './big-module.js';
+import { launch, missing } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const examples = fileURLToPath(new URL('../dist/examples/', import.meta.url));
 const shots = fileURLToPath(new URL('../test-output/', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'wprof-browser-'));
 const wprofNode = join(repo, 'polyfill-js/bin/wprof-node.js');
-const available = existsSync(CHROMIUM);
-if (!available) assert.ok(!process.env.WPROF_REQUIRE_BROWSER, `WPROF_REQUIRE_BROWSER is set but ${CHROMIUM} is missing`);
+const skip = missing();
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -38,14 +37,10 @@ let isolated;
 let plain;
 
 before(async () => {
-  if (!available) return;
+  if (skip) return;
   mkdirSync(shots, { recursive: true });
   [isolated, plain] = await Promise.all([serve({ port: 0 }), serve({ port: 0, isolated: false })]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -125,7 +120,7 @@ async function flamegraphFrames(page, selector = '#flamegraph') {
   return frame.$$eval('#frames > g > title', (ts) => ts.map((t) => t.textContent ?? ''));
 }
 
-describe('the demo page in Chromium', { skip: !available && `${CHROMIUM} is missing` }, () => {
+describe('the demo page in Chromium', { skip }, () => {
   test('a bundled Rust example: stdout, flamegraph, top table, downloads, CPU time from the sampler', async () => {
     const { page, errors } = await open(isolated);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the dev server makes the page cross-origin isolated');
@@ -240,6 +235,30 @@ describe('the demo page in Chromium', { skip: !available && `${CHROMIUM} is miss
     await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('echo.wat'));
     await runAndWait(page);
     assert.equal(await page.textContent('#stdout'), 'first-arg\nGREETING=hello\nfrom stdin');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a module over 8 MB is instrumented, compiled and run in the worker', async () => {
+    const { page, errors } = await open(isolated);
+    const bytes = bigModule();
+    assert.ok(bytes.length > 8 << 20);
+    // Above the main thread's synchronous-compile limit: proof the limit is real here.
+    const mainThread = await page.evaluate((n) => {
+      try {
+        new WebAssembly.Module(new Uint8Array(n));
+        return 'compiled';
+      } catch (e) {
+        return e instanceof RangeError ? 'RangeError' : String(e);
+      }
+    }, bytes.length);
+    assert.equal(mainThread, 'RangeError', 'the main thread refuses a synchronous compile this large');
+    await page.setInputFiles('#file', { name: 'big.wasm', mimeType: 'application/wasm', buffer: Buffer.from(bytes) });
+    await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('big.wasm'));
+    assert.match(await runAndWait(page) ?? '', /^Done/, await page.textContent('#error') ?? '');
+    assert.equal(await page.textContent('#stdout'), 'big\n');
+    const summary = await summaryOf(page);
+    assert.equal(summary.functions.find((/** @type {any} */ f) => f.name === '_start')?.calls, 1);
     assert.deepEqual(errors, []);
     await page.close();
   });

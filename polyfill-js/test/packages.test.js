@@ -5,43 +5,22 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
-import { loadNodeToolkit, toolkitBuilt } from '../src/node/toolkit.js';
+import { toolkitBuilt } from '../src/node/toolkit.js';
 import { NOT_BUILT } from '../src/probe/index.js';
+import { packAndInstall, run } from './pack.js';
 import { snippets } from './readme-snippets.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), 'wprof-packages-'));
-const project = join(scratch, 'project');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-/** @param {string} cmd @param {string[]} args @param {string} cwd */
-function run(cmd, args, cwd) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
-  assert.equal(r.status, 0, `\`${cmd} ${args.join(' ')}\` in ${cwd} failed:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** @type {Record<string, string>} */
-const tarballs = {};
+/** The scratch project, filled by `before`. */
+let project = '';
 
 before(async () => {
   assert.ok(toolkitBuilt(), NOT_BUILT);
-  for (const [name, dir] of [['@wprof/wasi', 'polyfill-js/wasi'], ['@wprof/profiler', 'polyfill-js']]) {
-    const out = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', scratch], join(repo, dir)));
-    tarballs[name] = join(scratch, out[0].filename);
-  }
-  mkdirSync(project);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-  // Offline: the packages have no registry dependency, so nothing may be fetched.
-  run(npm, ['install', '--offline', '--no-audit', '--no-fund', tarballs['@wprof/wasi'], tarballs['@wprof/profiler']], project);
-  const toolkit = await loadNodeToolkit();
-  const fib = readFileSync(join(repo, 'tests/examples/fib.wat'));
-  writeFileSync(join(project, 'app.wasm'), toolkit.readModule(fib, 'fib.wat'));
+  ({ project } = await packAndInstall('packages'));
 });
 
 test('the tarballs hold the sources, types and toolkit, not the tests', () => {
