@@ -3,7 +3,7 @@
 // output it reports. Profiling itself happens in run-worker.js; rendering
 // results in results.js.
 
-import { showResult, sortTop } from './results.js';
+import { compareWith, showResult, sortTop } from './results.js';
 
 /** @param {string} id */
 function el(id) {
@@ -196,6 +196,14 @@ stopButton.addEventListener('click', () => {
 for (const button of document.querySelectorAll('#top th button')) {
   button.addEventListener('click', () => sortTop(/** @type {'calls' | 'self' | 'total'} */ (/** @type {HTMLElement} */ (button).dataset.sort)));
 }
+
+const compareInput = /** @type {HTMLInputElement} */ (el('compare-file'));
+compareInput.addEventListener('change', () => {
+  const file = compareInput.files?.[0];
+  if (file) compareWith(file);
+  // Loading the same file again (after another run) must fire again.
+  compareInput.value = '';
+});
 
 startWorker();
 fetch('examples/index.json')

@@ -4,6 +4,7 @@
 // memory view with memory profiling, and a download link per output file
 // under the name `wprof run` gives it.
 
+import { compare, readSummary, verdict } from './compare.js';
 import { outputRoles } from './outputs.js';
 
 /**
@@ -93,6 +94,8 @@ export function showResult(result) {
     }),
   );
   el('messages').textContent = result.messages.join('\n');
+  el('compare-status').textContent = '';
+  el('compare').hidden = true;
   el('results').hidden = false;
 }
 
@@ -180,4 +183,43 @@ function renderMemory(m, svgs) {
   );
   const frame = /** @type {HTMLIFrameElement} */ (el('memory-flamegraph'));
   frame.src = svgs[0] ? blobUrl(svgs[0][1], 'image/svg+xml') : 'about:blank';
+}
+
+/**
+ * Shows the differential view against a loaded summary file.
+ * @param {File} file
+ */
+export async function compareWith(file) {
+  const status = el('compare-status');
+  const table = el('compare');
+  if (!shown) return;
+  let there;
+  try {
+    there = readSummary(await file.text(), file.name);
+  } catch (e) {
+    table.hidden = true;
+    status.className = 'error';
+    status.textContent = `error: ${e instanceof Error ? e.message : e}`;
+    return;
+  }
+  const rows = compare(shown, there);
+  status.className = '';
+  status.textContent = verdict(rows, shown, there);
+  const pct = (/** @type {number | null} */ x) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
+  const num = (/** @type {number | null | undefined} */ x) => (x == null ? '—' : count(x));
+  const body = /** @type {HTMLElement} */ (table.querySelector('tbody'));
+  body.replaceChildren(
+    ...rows.slice(0, 200).map((r) => {
+      const tr = document.createElement('tr');
+      const delta = r.dCalls === null ? '—' : r.dCalls > 0 ? `+${count(r.dCalls)}` : r.dCalls < 0 ? `−${count(-r.dCalls)}` : '0';
+      for (const text of [r.name, num(r.here?.calls), num(r.there?.calls), delta, pct(r.shareHere), pct(r.shareThere)]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      if (r.dCalls) tr.className = 'changed';
+      return tr;
+    }),
+  );
+  table.hidden = false;
 }

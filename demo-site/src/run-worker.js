@@ -68,18 +68,24 @@ async function run(toolkit, request) {
   const files = [];
   post({ type: 'progress', stage: request.memory ? 'checking and instrumenting (with memory probes)' : 'checking and instrumenting' });
   const started = performance.now();
-  const result = profile(toolkit, {
-    bytes: request.bytes,
-    options,
-    wasi,
-    sampler,
-    location: './',
-    beforeRun: () => post({ type: 'progress', stage: 'compiling and running' }),
-    write: (name, bytes) => {
-      if (files.length === 0) post({ type: 'progress', stage: 'writing the profile' });
-      files.push([name, bytes]);
-    },
-  });
+  let result;
+  try {
+    result = profile(toolkit, {
+      bytes: request.bytes,
+      options,
+      wasi,
+      sampler,
+      location: './',
+      beforeRun: () => post({ type: 'progress', stage: 'compiling and running' }),
+      write: (name, bytes) => {
+        if (files.length === 0) post({ type: 'progress', stage: 'writing the profile' });
+        files.push([name, bytes]);
+      },
+    });
+  } finally {
+    // A module that failed its checks never started the sampler's run.
+    sampler?.close();
+  }
   const ms = performance.now() - started;
   post(
     {

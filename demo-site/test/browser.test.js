@@ -188,6 +188,45 @@ describe('the demo page in Chromium', { skip }, () => {
     });
   }
 
+  test('compare with the server: a native summary of the same module differs in no call count', async (t) => {
+    const wprof = join(repo, 'target/release/wprof');
+    if (!existsSync(wprof)) {
+      assert.ok(!process.env.WPROF_REQUIRE_BROWSER, `${wprof} is missing: cargo build --release -p wprof`);
+      return t.skip(`${wprof} is missing`);
+    }
+    /** @param {string} module */
+    const native = (module) => {
+      const out = join(scratch, `native-${Math.random().toString(36).slice(2)}`);
+      const r = spawnSync(wprof, ['run', '--out', out, module], { encoding: 'utf8' });
+      assert.ok(existsSync(join(out, 'summary.json')), `wprof run wrote no summary:\n${r.stderr}`);
+      return join(out, 'summary.json');
+    };
+    const { page, errors } = await open(isolated);
+    await runExample(page, 'calls.wasm');
+    await page.setInputFiles('#compare-file', native(join(examples, 'calls.wasm')));
+    await page.waitForFunction(() => document.getElementById('compare-status')?.textContent !== '');
+    const same = await page.textContent('#compare-status');
+    assert.match(same ?? '', /^\d+ functions in both, 0 with different call counts, 0 only here, 0 only in the loaded profile\.$/);
+    assert.equal(await page.isVisible('#compare'), true);
+    assert.equal(await page.$$eval('#compare tr.changed', (rows) => rows.length), 0);
+
+    // Another module: differences, most different first, and the page says it is another module.
+    await page.setInputFiles('#compare-file', native(join(examples, 'callheavy.wasm')));
+    await page.waitForFunction((was) => document.getElementById('compare-status')?.textContent !== was, same);
+    assert.match(await page.textContent('#compare-status') ?? '', /[1-9]\d* with different call counts.*Note: it profiles callheavy\.wasm, this run calls\.wasm/);
+    const top = await page.$eval('#compare tbody tr', (tr) => [...tr.children].map((td) => td.textContent));
+    assert.deepEqual(top.slice(0, 4), ['callheavy::fib', '—', '7,049,155', '−7,049,155']);
+
+    // Not a summary: a clear error, not a console exception.
+    const bogus = join(scratch, 'bogus.json');
+    writeFileSync(bogus, '{"hello": 1}');
+    await page.setInputFiles('#compare-file', bogus);
+    await page.waitForFunction(() => /^error:/.test(document.getElementById('compare-status')?.textContent ?? ''));
+    assert.match(await page.textContent('#compare-status') ?? '', /bogus\.json is not a wprof summary/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('without cross-origin isolation: exact calls, no CPU time, and the page says so', async () => {
     const { page, errors } = await open(plain);
     assert.equal(await page.evaluate(() => crossOriginIsolated), false);

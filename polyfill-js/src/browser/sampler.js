@@ -30,9 +30,15 @@ export function samplingUnavailable() {
 const MAX_CONTEXTS = 1 << 16;
 
 /**
- * Starts the sampler worker; resolves to a one-run `Sampler` for
- * `profile`'s `sampler` option. Rejects when sampling is unavailable.
- * @returns {Promise<import('../probe/profile.js').Sampler>}
+ * A one-run sampler for `profile`'s `sampler` option; `close()` ends its
+ * worker when the run never started (a module that failed its checks).
+ * @typedef {import('../probe/profile.js').Sampler & { close(): void }} OneRunSampler
+ */
+
+/**
+ * Starts the sampler worker; resolves to a `OneRunSampler`. Rejects when
+ * sampling is unavailable.
+ * @returns {Promise<OneRunSampler>}
  */
 export async function createSampler() {
   const why = samplingUnavailable();
@@ -48,7 +54,8 @@ export async function createSampler() {
     worker.postMessage({ control, out });
   });
   let used = false;
-  return (memory, curIndex, hostIndex, intervalNs) => {
+  /** @type {import('../probe/profile.js').Sampler} */
+  const start = (memory, curIndex, hostIndex, intervalNs) => {
     if (used) throw new Error('a sampler serves one run; create another');
     used = true;
     worker.postMessage({ memory, curIndex, hostIndex, intervalMs: intervalNs / 1e6 });
@@ -69,4 +76,5 @@ export async function createSampler() {
       },
     };
   };
+  return Object.assign(start, { close: () => worker.terminate() });
 }

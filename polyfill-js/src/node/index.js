@@ -4,4 +4,4 @@
 
 export { loadNodeToolkit, toolkitBuilt } from './toolkit.js';
 export { artifactCache } from './cache.js';
-export { startSampler, createSampler } from './sampler.js';
+export { startSampler, createSampler, samplingUnavailable } from './sampler.js';
