@@ -13,7 +13,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,10 +103,13 @@ function calls(summary) {
   );
 }
 
-/** `wprof-node run` of `module`: its summary and stdout. @param {string} module @param {string[]} [flags] */
-function nodeRun(module, flags = []) {
+/**
+ * `wprof-node run` of `module`: its summary and stdout.
+ * @param {string} module @param {string[]} [flags] @param {string[]} [args] the guest's
+ */
+function nodeRun(module, flags = [], args = []) {
   const out = join(scratch, `node-${Math.random().toString(36).slice(2)}`);
-  const r = spawnSync(process.execPath, [wprofNode, 'run', '--out', out, ...flags, module], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [wprofNode, 'run', '--out', out, ...flags, module, ...(args.length ? ['--', ...args] : [])], { encoding: 'utf8' });
   assert.ok(existsSync(join(out, 'summary.json')), `wprof-node wrote no summary:\n${r.stderr}`);
   return { status: r.status, stdout: r.stdout, summary: JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) };
 }
@@ -223,6 +226,32 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.setInputFiles('#compare-file', bogus);
     await page.waitForFunction(() => /^error:/.test(document.getElementById('compare-status')?.textContent ?? ''));
     assert.match(await page.textContent('#compare-status') ?? '', /bogus\.json is not a wprof summary/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("every guest of the native parity tests: the page's calls, exit and stdout", async () => {
+    const { page, errors } = await open(isolated);
+    const dir = join(repo, 'tests/guests/rust/expected');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const want = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      // Reactors are called through --invoke, which the page does not offer.
+      if (want.invocations) continue;
+      const module = join(repo, 'target/guests/wasm32-wasip1/release', want.module);
+      await page.fill('#args', want.args.join('\n'));
+      await page.setInputFiles('#file', module);
+      await page.waitForFunction((m) => document.getElementById('module-name')?.textContent?.startsWith(m), want.module);
+      assert.match(await runAndWait(page) ?? '', /^Done/, `${want.module}: ${await page.textContent('#error')}`);
+      const summary = await summaryOf(page);
+      const got = calls(summary);
+      for (const [name, n] of Object.entries(want.calls)) assert.equal(got[name], n, `${want.module}: calls of ${name}`);
+      assert.equal(summary.exit.kind, want.exit_kind, `${want.module}: how it ended`);
+      if (want.exit_kind === 'exit') assert.equal(summary.exit.code, want.exit_code, `${want.module}: exit code`);
+      assert.equal(await page.textContent('#stdout'), want.stdout, `${want.module}: stdout`);
+      for (const text of want.stderr_contains ?? []) assert.ok((await page.textContent('#stderr'))?.includes(text), `${want.module}: stderr has ${text}`);
+      assert.deepEqual(got, calls(nodeRun(module, [], want.args).summary), `${want.module}: calls as in wprof-node`);
+    }
+    await page.fill('#args', '');
     assert.deepEqual(errors, []);
     await page.close();
   });
