@@ -20,7 +20,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WASI } from '../polyfill-js/src/index.js';
+import { WASI } from '../polyfill-js/wasi/src/index.js';
 import { loadNodeToolkit } from '../polyfill-js/src/node/toolkit.js';
 import { ProbeRuntime, readAbi } from '../polyfill-js/src/probe/index.js';
 

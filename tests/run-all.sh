@@ -28,6 +28,13 @@ fi
 "$GO" version
 clang --version | head -1
 
+step "Chromium (browser tests of the demo site, driven by npm playwright-core)"
+if [ ! -x /usr/bin/chromium ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+/usr/bin/chromium --version
+
 step "wasm-bindgen-cli and wasm-pack (built from the crate registry; no binary downloads)"
 export PATH="$HOME/.cargo/bin:$PATH"
 wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install -q wasm-bindgen-cli --version 0.2.130
@@ -62,10 +69,10 @@ step "toolkit for wasm32-unknown-unknown (the browser build)"
 cargo build --release -p wprof-profile -p wprof-instrument -p wprof-session -p wprof-browser --target wasm32-unknown-unknown
 
 step "tests"
-export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1 WPROF_REQUIRE_ZIG=1
+export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1 WPROF_REQUIRE_ZIG=1 WPROF_REQUIRE_BROWSER=1 WPROF_REQUIRE_EXAMPLES=1
 cargo test --release --workspace
 
-step "JS: the wasm toolkit, typecheck, polyfill and Node profiling tests"
+step "JS: the wasm toolkit, typecheck, polyfill, npm packages, Node profiling and the demo site in Chromium"
 cargo build --release -p wprof
 npm run build:wasm -w polyfill-js
 npm test

@@ -15,8 +15,8 @@
 import { mkdirSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { WASI } from '../src/index.js';
-import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+import { WASI } from '@wprof/wasi';
+import { loadDirectory, saveDirectory } from '@wprof/wasi/node';
 import { artifactCache } from '../src/node/cache.js';
 import { startSampler } from '../src/node/sampler.js';
 import { loadNodeToolkit } from '../src/node/toolkit.js';
@@ -175,7 +175,7 @@ async function run(argv) {
   } catch (e) {
     throw new Error(`failed to create output directory \`${out}\``, { cause: e });
   }
-  /** @type {Record<string, import('../src/index.js').Directory>} */
+  /** @type {Record<string, import('@wprof/wasi').Directory>} */
   const preopens = {};
   for (const [host, guest] of options.dirs) preopens[guest] = loadDirectory(host);
   const wasi = new WASI({

@@ -15,8 +15,8 @@ import * as nfs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WASI, Directory, File, Symlink } from '../src/index.js';
-import { loadDirectory } from '../src/node/host-dir.js';
+import { WASI, Directory, File, Symlink } from '../wasi/src/index.js';
+import { loadDirectory } from '../wasi/src/node/host-dir.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const conf = path.join(repo, 'tests/conformance');

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { WASI } from '../src/index.js';
+import { WASI } from '../wasi/src/index.js';
 import { loadNodeToolkit, toolkitBuilt } from '../src/node/toolkit.js';
 import { NOT_BUILT, ProbeError, profile } from '../src/probe/index.js';
 

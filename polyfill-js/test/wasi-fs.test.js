@@ -2,10 +2,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Directory, File, Symlink } from '../src/index.js';
-import * as fs from '../src/wasi/fs.js';
-import { WasiError } from '../src/wasi/errors.js';
-import * as C from '../src/wasi/constants.js';
+import { Directory, File, Symlink } from '../wasi/src/index.js';
+import * as fs from '../wasi/src/fs.js';
+import { WasiError } from '../wasi/src/errors.js';
+import * as C from '../wasi/src/constants.js';
 
 /** @param {() => unknown} fn @param {number} errno */
 function throwsErrno(fn, errno) {

@@ -1,13 +1,13 @@
 // Test helpers: drive syscalls of a WASI object against a scratch memory,
 // the way a guest would, without compiling a module.
 
-import { WASI } from '../src/index.js';
+import { WASI } from '../wasi/src/index.js';
 
 const encoder = new TextEncoder();
 
 /**
  * A WASI object with a 1-page memory and a bump allocator for arguments.
- * @param {import('../src/wasi/wasi.js').WASIOptions} [options]
+ * @param {import('../wasi/src/wasi.js').WASIOptions} [options]
  */
 export function host(options = {}) {
   const wasi = new WASI({ stdout: () => {}, stderr: () => {}, ...options });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import * as nfs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Directory, File, Symlink } from '../src/index.js';
-import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+import { Directory, File, Symlink } from '../wasi/src/index.js';
+import { loadDirectory, saveDirectory } from '../wasi/src/node/host-dir.js';
 
 test('saveDirectory writes back the guest changes and nothing else', () => {
   const tmp = nfs.mkdtempSync(path.join(os.tmpdir(), 'wprof-hostdir-'));

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { WASI, WASIExit, Directory, File, Symlink } from '../src/index.js';
-import * as C from '../src/wasi/constants.js';
+import { WASI, WASIExit, Directory, File, Symlink } from '../wasi/src/index.js';
+import * as C from '../wasi/src/constants.js';
 import { host } from './wasi-helpers.js';
 
 const sandbox = () => new Directory({ 'a.txt': new File('hello'), sub: new Directory({ 'b.txt': new File('bee') }) });

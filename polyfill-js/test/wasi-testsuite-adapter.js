@@ -18,8 +18,8 @@
 
 import * as nfs from 'node:fs';
 import * as path from 'node:path';
-import { WASI } from '../src/index.js';
-import { loadDirectory, saveDirectory } from '../src/node/host-dir.js';
+import { WASI } from '../wasi/src/index.js';
+import { loadDirectory, saveDirectory } from '../wasi/src/node/host-dir.js';
 
 /** @param {string[]} argv */
 function parse(argv) {

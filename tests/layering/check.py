@@ -6,9 +6,12 @@
    exactly one non-test source file.
 2. No import cycle between the modules of a Rust crate (`crate::a` used in
    b and `crate::b` used in a, or longer loops).
-3. JS: the WASI polyfill (polyfill-js/src/wasi) imports nothing from the
-   probe host; the probe host (polyfill-js/src/probe) imports no Node
-   built-in (those live in polyfill-js/src/node).
+3. JS: the WASI polyfill (@wprof/wasi, polyfill-js/wasi/src) imports no
+   other package and, outside its src/node, no Node built-in; the profiler's
+   browser-loaded code (polyfill-js/src/probe, src/browser) imports no Node
+   built-in and no package (a worker has no import map; Node built-ins live
+   in polyfill-js/src/node); the demo site's page and workers import no Node
+   built-in.
 
 Exits 1 with one `error:` line per violation.
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["toolkit/profile/src", "toolkit/instrument/src", "toolkit/session/src",
            "toolkit/browser/src", "profiler/src", "polyfill-js/src", "polyfill-js/bin",
-           "demo-site/src"]
+           "polyfill-js/wasi/src", "demo-site/src"]
 
 
 def source_files(exts):
@@ -74,14 +77,28 @@ def rust_cycles(errors):
 
 
 def js_layers(errors):
-    imports = re.compile(r"""(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]""")
-    for layer, forbidden, why in [
-        ("polyfill-js/src/wasi", re.compile(r"^(node:|\.\./probe|\.\./node)"), "the WASI polyfill knows no probe host and no Node"),
-        ("polyfill-js/src/probe", re.compile(r"^(node:|\.\./node)"), "the probe host runs in browsers: Node built-ins live in src/node"),
+    imports = re.compile(r"""(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|new URL\(\s*['"]([^'"]+)['"]""", re.M)
+    package = r"^(?![./])(?!node:)"
+    for layer, skip, forbidden, why in [
+        ("polyfill-js/wasi/src", "node", re.compile(r"^node:|" + package + r"|^\.\./\.\."),
+         "the WASI polyfill knows no Node (outside src/node), no profiler and no other package"),
+        ("polyfill-js/wasi/src/node", None, re.compile(package + r"|^\.\./\.\./"),
+         "the WASI polyfill imports no other package"),
+        ("polyfill-js/src/probe", None, re.compile(r"^(node:|\.\./node)|" + package),
+         "the probe host runs in browsers: no Node built-ins (src/node), no packages (workers have no import map)"),
+        ("polyfill-js/src/browser", None, re.compile(r"^(node:|\.\./node)|" + package),
+         "the browser sampler runs in browsers: no Node built-ins, no packages"),
+        ("demo-site/src", None, re.compile(r"^node:|" + package), "the demo page and its workers run in browsers, without an import map"),
     ]:
-        for p in (ROOT / layer).rglob("*.js"):
+        base = ROOT / layer
+        if not base.is_dir():
+            errors.append(f"{layer} is missing; this check needs updating")
+            continue
+        for p in base.rglob("*.js"):
+            if skip and (base / skip) in p.parents:
+                continue
             for m in imports.finditer(p.read_text()):
-                spec = m.group(1) or m.group(2)
+                spec = m.group(1) or m.group(2) or m.group(3) or m.group(4)
                 if forbidden.search(spec):
                     errors.append(f"{p.relative_to(ROOT)} imports `{spec}`: {why}")
 

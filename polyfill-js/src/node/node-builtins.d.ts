@@ -51,4 +51,4 @@ declare module 'node:os' {
   function homedir(): string;
 }
 
-declare const process: { env: Record<string, string | undefined>; pid: number };
+declare const process: { env: Record<string, string | undefined>; pid: number; exit(code?: number): never };

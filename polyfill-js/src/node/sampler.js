@@ -84,3 +84,22 @@ export function startSampler(memory, curIndex, hostIndex, intervalNs) {
     },
   };
 }
+
+/**
+ * The same sampler behind the interface the browser's has
+ * (`@wprof/profiler/sampler` resolves to one or the other). Its thread
+ * starts with the run, so `close` has nothing to end.
+ * @returns {Promise<import('../probe/profile.js').Sampler & { close(): void }>}
+ */
+export async function createSampler() {
+  return Object.assign((/** @type {Parameters<typeof startSampler>} */ ...a) => startSampler(...a), { close() {} });
+}
+
+/**
+ * Why this host cannot sample, or null (Node always can): the same
+ * question the browser's sampler module answers.
+ * @returns {string | null}
+ */
+export function samplingUnavailable() {
+  return null;
+}

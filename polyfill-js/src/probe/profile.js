@@ -30,7 +30,6 @@
 //   const options = JSON.parse(toolkit.defaultRunOptions('app.wasm'));
 //   const { exit, files } = profile(toolkit, { bytes, options, wasi });
 
-import { WASIExit } from '../wasi/index.js';
 import { readAbi } from './abi.js';
 import { EventLog } from './events.js';
 import { ProbeError, ProbeRuntime } from './runtime.js';
@@ -229,7 +228,8 @@ function start(instance, wasi, hasMemory) {
     /** @type {() => void} */ (instance.exports._start)();
     return 0;
   } catch (e) {
-    if (e instanceof WASIExit) return e.code;
+    const code = exitCode(e);
+    if (code !== null) return code;
     throw e;
   }
 }
@@ -291,12 +291,30 @@ function number(s) {
 }
 
 /**
+ * The exit code `proc_exit` threw, or null for anything else. Matched by
+ * shape (the polyfill's `WASIExit` has this name and a numeric `code`), not
+ * with `instanceof`: the profiler imports no other package, so a worker or
+ * page loads it without an import map or bundler, and two installed copies
+ * of the polyfill still agree on what an exit is.
+ * @param {unknown} e
+ * @returns {number | null}
+ */
+export function exitCode(e) {
+  if (e instanceof Error && e.name === 'WASIExit') {
+    const code = /** @type {{ code?: unknown }} */ (e).code;
+    if (typeof code === 'number') return code;
+  }
+  return null;
+}
+
+/**
  * How the guest ended, from what its run threw.
  * @param {unknown} e
  * @returns {Exit}
  */
 export function guestEnded(e) {
-  if (e instanceof WASIExit) return { kind: 'exit', code: e.code | 0, message: null };
+  const code = exitCode(e);
+  if (code !== null) return { kind: 'exit', code: code | 0, message: null };
   return { kind: 'trap', code: null, message: trapMessage(e) };
 }
 

@@ -20,7 +20,7 @@
 
 import * as nfs from 'node:fs';
 import * as npath from 'node:path';
-import { Directory, File, Inode, Symlink } from '../wasi/fs.js';
+import { Directory, File, Inode, Symlink } from '../fs.js';
 
 /** Each loaded directory's entries as the host had them. @type {WeakMap<Directory, Map<string, Inode>>} */
 const loadedEntries = new WeakMap();

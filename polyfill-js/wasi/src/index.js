@@ -1,4 +1,6 @@
-// The WASI preview1 polyfill's public surface, re-exported one name at a time.
+// @wprof/wasi: a complete WASI preview1 in pure JS for browsers and Node,
+// with an in-memory file system. Nothing here imports `node:` or knows about
+// profiling; Node's host-directory mirror is the `@wprof/wasi/node` subpath.
 
 export { WASI, SYSCALLS } from './wasi.js';
 export { WASIExit, WasiError } from './errors.js';
