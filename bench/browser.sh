@@ -3,7 +3,7 @@
 # instrumented artifact vs the plain module in a page, and time to first
 # result in the demo page for a 20 MiB module (details in bench/browser.mjs).
 # Usage: bench/browser.sh [ROUNDS]   (default 5; needs /usr/bin/chromium and
-# `npm run build:wasm -w polyfill-js`)
+# `npm run build:wasm`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd tests/guests/rust && cargo build --release --target wasm32-wasip1 >&2)

@@ -104,7 +104,7 @@ function build() {
   cpSync(join(profiler, 'src'), join(dist, 'vendor/profiler/src'), { recursive: true, filter: (f) => !f.endsWith('.d.ts') });
   for (const f of ['wprof_browser.js', 'wprof_browser_bg.wasm']) {
     const from = join(profiler, 'wasm', f);
-    if (!existsSync(from)) throw new Error(`${from} is missing: run \`npm run build:wasm -w polyfill-js\` first`);
+    if (!existsSync(from)) throw new Error(`${from} is missing: run \`npm run build:wasm\` first`);
     mkdirSync(join(dist, 'vendor/profiler/wasm'), { recursive: true });
     copyFileSync(from, join(dist, 'vendor/profiler/wasm', f));
   }

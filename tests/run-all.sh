@@ -74,5 +74,5 @@ cargo test --release --workspace
 
 step "JS: the wasm toolkit, typecheck, polyfill, npm packages, Node profiling and the demo site in Chromium"
 cargo build --release -p wprof
-npm run build:wasm -w polyfill-js
+npm run build:wasm
 npm test

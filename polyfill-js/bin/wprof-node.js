@@ -167,6 +167,15 @@ async function run(argv) {
   } catch (e) {
     throw new Error(`failed to read module \`${modulePath}\``, { cause: e });
   }
+  const debugFile = /** @type {{ debug_file: string | null }} */ (options).debug_file;
+  let debug;
+  if (debugFile) {
+    try {
+      debug = readFileSync(debugFile);
+    } catch (e) {
+      throw new Error(`failed to read --debug-file \`${debugFile}\``, { cause: e });
+    }
+  }
   // Before any work: a run must never be lost to an unusable --out.
   const out = options.out;
   if (exists(out) && !isDirectory(out)) throw new Error(`--out \`${out}\` exists and is not a directory`);
@@ -195,6 +204,7 @@ async function run(argv) {
       location: `${out}/`,
       sampler: startSampler,
       cache: /** @type {{ cache: boolean }} */ (options).cache ? artifactCache() : undefined,
+      debug,
       // A reused directory never mixes runs: what an earlier run wrote goes.
       beforeRun: () => clearStale(out, toolkit.isOutputName),
       // Complete files only, under their real names: write, then rename.

@@ -19,7 +19,7 @@
 // workspace's asc. Without clang or asc those cases are skipped with a
 // message, unless WPROF_REQUIRE_CLANG / WPROF_REQUIRE_AS is set. Builds
 // target/release/wprof when missing. The wasm toolkit must have been built
-// with `npm run build:wasm -w polyfill-js`.
+// with `npm run build:wasm`.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -53,6 +53,8 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  *   a throw fails that file only. Default: keep them in the result's `files`
  * @property {() => void} [beforeRun] called once the module is checked, before the guest runs
  * @property {{ get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void }} [cache]
+ * @property {Uint8Array} [debug] a separate file with the module's DWARF (`--debug-file`): source
+ *   files and lines for a stripped module
  *   keeps instrumented artifacts between runs (Node: src/node/cache.js)
  * @property {() => number | undefined} [peakRssBytes] the host's peak memory, if it knows
  * @property {Sampler} [sampler] the host's CPU sampler; without one, no time is measured
@@ -104,6 +106,7 @@ export function profile(toolkit, options) {
       write,
       options.location ?? '',
       options.cache,
+      options.debug,
     );
   } catch (e) {
     // The toolkit's error already carries its whole chain in its message

@@ -51,8 +51,8 @@
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
  * @property {(name: string) => boolean} isOutputName a file a run writes (output or heap dump)
  * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,
- *   location: string, cache?: { get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void })
- *   => ToolkitSession} Session
+ *   location: string, cache?: { get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void },
+ *   debug?: Uint8Array) => ToolkitSession} Session
  */
 
 const GLUE = '../../wasm/wprof_browser.js';
@@ -65,7 +65,7 @@ export function toolkitWasmUrl() {
 
 /** The message for a missing build, shared by every host and test. */
 export const NOT_BUILT =
-  'the wasm toolkit is not built (polyfill-js/wasm/ is missing): run `npm run build:wasm -w polyfill-js` ' +
+  'the wasm toolkit is not built (polyfill-js/wasm/ is missing): run `npm run build:wasm` ' +
   '(needs wasm-pack and wasm-bindgen-cli 0.2.130 on PATH)';
 
 /**

@@ -209,7 +209,9 @@ impl Session {
     ///
     /// `cache`, when given, keeps instrumented artifacts between runs: an
     /// object with `get(key) -> Uint8Array | undefined` and `put(key,
-    /// bytes)` (keys and checks are the session's, as natively).
+    /// bytes)` (keys and checks are the session's, as natively). `debug`,
+    /// when given, is a separate file with the module's DWARF (what
+    /// `--debug-file` names), for source locations of a stripped module.
     #[wasm_bindgen(constructor)]
     pub fn new(
         bytes: &[u8],
@@ -217,6 +219,7 @@ impl Session {
         write: js_sys::Function,
         location: String,
         cache: Option<js_sys::Object>,
+        debug: Option<Vec<u8>>,
     ) -> Result<Session, JsError> {
         let options: RunOptions = serde_json::from_str(options)
             .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
@@ -226,7 +229,7 @@ impl Session {
             pending: Vec::new(),
         };
         let cache = cache.map(JsCache);
-        Session::open(bytes, options, sink, cache.as_ref()).map_err(js)
+        Session::open(bytes, debug.as_deref(), options, sink, cache.as_ref()).map_err(js)
     }
 
     /// The module to compile and run.
@@ -442,12 +445,13 @@ impl Sink for JsSink {
 impl Session {
     fn open(
         bytes: &[u8],
+        debug: Option<&[u8]>,
         options: RunOptions,
         sink: JsSink,
         cache: Option<&JsCache>,
     ) -> Result<Session, wprof_session::Error> {
         let cache = cache.map(|c| c as &dyn wprof_session::ArtifactCache);
-        let inner = wprof_session::Session::with_cache(bytes, options, cache)?;
+        let inner = wprof_session::Session::with_debug(bytes, debug, options, cache)?;
         let rec = Some(inner.recording());
         Ok(Session {
             inner,

@@ -1,0 +1,107 @@
+// Source locations in Node: the same DWARF reading as `wprof run` (the
+// session compiled to wasm), so functions carry the same file and line, and
+// `--debug-file` gives a stripped module its locations back. The guest is
+// the Rust `inlined` guest, the one built with DWARF (tests/guests/rust).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { toolkitBuilt } from '../src/node/toolkit.js';
+import { NOT_BUILT } from '../src/probe/index.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const guestsTarget = join(repo, 'target/guests');
+const guest = join(guestsTarget, 'wasm32-wasip1/release/inlined.wasm');
+const wprof = join(repo, 'target/release/wprof');
+const wprofNode = fileURLToPath(new URL('../bin/wprof-node.js', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'wprof-source-'));
+
+before(() => {
+  assert.ok(toolkitBuilt(), NOT_BUILT);
+  const common = ['--release', '--manifest-path', join(repo, 'tests/guests/rust/Cargo.toml'), '--target-dir', guestsTarget];
+  const built = spawnSync('cargo', ['build', ...common, '--target', 'wasm32-wasip1', '-p', 'debuginfo'], { stdio: 'inherit' });
+  assert.equal(built.status, 0);
+  const native = spawnSync('cargo', ['build', '--release', '-p', 'wprof'], { cwd: repo, stdio: 'inherit' });
+  assert.equal(native.status, 0);
+});
+
+/** @param {Uint8Array} bytes @param {number} at @returns {[number, number]} value and bytes read */
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  let n = 0;
+  for (;;) {
+    const b = bytes[at + n++];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [value, n];
+  }
+}
+
+/** `bytes` without its `.debug_*` custom sections. @param {Uint8Array} bytes */
+function strip(bytes) {
+  const parts = [bytes.subarray(0, 8)];
+  let at = 8;
+  while (at < bytes.length) {
+    const [size, n] = leb(bytes, at + 1);
+    const end = at + 1 + n + size;
+    let debug = false;
+    if (bytes[at] === 0) {
+      const [len, m] = leb(bytes, at + 1 + n);
+      const start = at + 1 + n + m;
+      debug = new TextDecoder().decode(bytes.subarray(start, start + len)).startsWith('.debug_');
+    }
+    if (!debug) parts.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * @param {string[]} command the program and the arguments before `run`
+ * @param {string[]} args @param {string} out
+ * @returns {{ functions: { name: string, file?: string, line?: number }[] }}
+ */
+function profileWith(command, args, out) {
+  const [cmd, ...pre] = command;
+  const r = spawnSync(cmd, [...pre, 'run', '--out', out, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+}
+
+/** name → "file:line" of the functions that have one. @param {{ functions: { name: string, file?: string, line?: number }[] }} summary */
+function declarations(summary) {
+  return Object.fromEntries(summary.functions.filter((f) => f.file).map((f) => [f.name, `${f.file}:${f.line}`]));
+}
+
+test('Node names the same declarations as wprof run, and --debug-file restores them', () => {
+  const native = declarations(profileWith([wprof], ['--no-cache', guest], join(scratch, 'native')));
+  const churn = native['inlined::churn'];
+  const source = readFileSync(join(repo, 'tests/guests/rust/debuginfo/src/main.rs'), 'utf8').split('\n');
+  const line = source.findIndex((l) => l.includes('fn churn(')) + 1;
+  assert.ok(churn?.endsWith(`debuginfo/src/main.rs:${line}`), `inlined::churn at ${churn}`);
+
+  const node = declarations(profileWith(['node', wprofNode], ['--no-cache', guest], join(scratch, 'node')));
+  assert.deepEqual(node, native);
+
+  const bare = join(scratch, 'stripped.wasm');
+  writeFileSync(bare, strip(readFileSync(guest)));
+  const without = declarations(profileWith(['node', wprofNode], ['--no-cache', bare], join(scratch, 'bare')));
+  assert.deepEqual(without, {});
+  const withDebug = declarations(
+    profileWith(['node', wprofNode], ['--no-cache', '--debug-file', guest, bare], join(scratch, 'debug')),
+  );
+  assert.deepEqual(withDebug, native);
+});
+
+test('a --debug-file that cannot be read is an error before anything runs', () => {
+  const r = spawnSync('node', [wprofNode, 'run', '--out', join(scratch, 'missing'), '--debug-file', join(scratch, 'nope.wasm'), guest], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^error: failed to read --debug-file/m);
+});
