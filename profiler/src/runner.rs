@@ -21,12 +21,19 @@
 //! captures a wasm backtrace: biased, since epoch checks sit at function
 //! entries and loop headers. `summary.json` says which one ran.
 //!
-//! A guest blocked in a host call (e.g. reading stdin) cannot be stopped by
-//! `--timeout` or Ctrl-C until the call returns.
+//! Stopping (`--timeout`, Ctrl-C): where the host can abandon the guest
+//! ([`HostOptions::abandon`]) and the signal sampler runs, sample mode
+//! compiles no epoch checks at all: on a stop the watching thread writes the
+//! profile from what it has (samples, host-call samples, completed calls)
+//! and hands it to the host, which ends the process without waiting for
+//! the guest, even one blocked in a host call. Otherwise the thread bumps
+//! the epoch and the guest stops at its next check; a guest blocked in a
+//! host call then stops only when the call returns.
 
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -45,19 +52,46 @@ use wprof_session::{Event, Finished, Plan, Recording, RunEnd, RuntimeView, Sessi
 
 use crate::memory::{self, MemoryProbeHost};
 use crate::shared;
-use crate::signal::{self, Drain, HostCalls, SignalSampler, Stacks};
+use crate::signal::{self, Drain, HostCalls, SignalSampler, Stack, Stacks};
 
 /// Frames kept per sampled backtrace.
 const MAX_SAMPLED_FRAMES: usize = signal::MAX_FRAMES;
 
 /// What only the native host decides.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HostOptions {
     /// Set to stop the guest (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupt: Arc<AtomicBool>,
     /// Give the guest wprof's stdin/stdout/stderr (otherwise: empty input,
     /// discarded output).
     pub inherit_stdio: bool,
+    /// How the host ends a run whose guest is abandoned on a stop: called
+    /// on the watching thread with the profile already written, it reports
+    /// and exits the process (the guest thread still runs). `None`: guests
+    /// are always stopped cooperatively, so epoch checks stay compiled in.
+    pub abandon: Option<Abandon>,
+}
+
+impl std::fmt::Debug for HostOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostOptions")
+            .field("inherit_stdio", &self.inherit_stdio)
+            .field("abandon", &self.abandon.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// See [`HostOptions::abandon`].
+pub type Abandon = Arc<dyn Fn(&Session, Result<Finished>) + Send + Sync>;
+
+/// What the watching thread needs to write the profile of an abandoned
+/// guest: what the guest thread would otherwise hand over at the end.
+#[derive(Default)]
+struct Progress {
+    /// Signal sampling: samples in host calls, by stack.
+    host: Mutex<Vec<(Stack, bool, u64, u64)>>,
+    /// Durations of the completed `--invoke` calls.
+    calls: Mutex<Vec<u64>>,
 }
 
 /// Why the guest was stopped.
@@ -106,6 +140,7 @@ struct Host {
     cur: Option<Word>,
     /// Signal sampling: samples that landed in host calls.
     host_calls: Option<HostFrames>,
+    progress: Arc<Progress>,
 }
 
 /// Turns samples taken inside a host call into a host-call frame under the
@@ -169,10 +204,19 @@ impl Host {
             .and_then(|o| h.callee(o))
             .unwrap_or(wprof_session::ENGINE_FRAME);
         let truncated = frames.len() >= MAX_SAMPLED_FRAMES;
-        let stack = frames.iter().rev().map(frame);
-        self.rec
-            .sample_stack(stack.chain([(leaf, None)]), truncated, ns, samples);
+        let stack = frames
+            .iter()
+            .rev()
+            .map(frame)
+            .chain([(leaf, None)])
+            .collect();
+        lock(&self.progress.host).push((stack, truncated, ns, samples));
     }
+}
+
+/// `m`'s data; a panic elsewhere while holding it must not cost the profile.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A backtrace frame as the recording takes it.
@@ -182,9 +226,9 @@ fn frame(f: &wasmtime::FrameInfo) -> (u32, Option<u32>) {
 
 /// The engine for `session`: epoch interruption for the sampler and the
 /// proposals real modules use.
-fn engine(session: &Session) -> Result<Engine> {
+fn engine(session: &Session, epochs: bool) -> Result<Engine> {
     let mut config = Config::new();
-    config.epoch_interruption(true);
+    config.epoch_interruption(epochs);
     // The probe runtime's memory is shared so the sampler thread can read
     // the current context.
     config.wasm_threads(true);
@@ -210,9 +254,17 @@ fn engine(session: &Session) -> Result<Engine> {
 /// `sink`. Errors are wprof's (compile or link failure, an output that
 /// cannot be written); whatever the guest does — exit, trap, time out — ends
 /// up in the profile's `exit`.
-pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result<Finished> {
+pub fn run(
+    session: &Session,
+    host: &HostOptions,
+    sink: &mut (dyn Sink + Send),
+) -> Result<Finished> {
     let options = session.options();
-    let engine = engine(session)?;
+    let sampling = options.mode == Mode::Sample;
+    // Sample mode's signal sampler needs no epoch checks (its cost on
+    // call-heavy code), as long as a stop need not wait for the guest.
+    let abandons = sampling && signal::available() && host.abandon.is_some();
+    let engine = engine(session, !abandons)?;
     let module = wt(Module::new(&engine, session.wasm())).context("failed to compile module")?;
 
     let mut wasi = WasiCtxBuilder::new();
@@ -244,13 +296,14 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
             rec: session.recording(),
             cur: None,
             host_calls: None,
+            progress: Arc::default(),
         },
     );
+    let progress = store.data().progress.clone();
     // The deadline defaults to "now": set it before any wasm runs, the
     // probe runtime's `init` included. In instrument mode the epoch only
     // moves to stop the guest.
     store.set_epoch_deadline(1);
-    let sampling = options.mode == Mode::Sample;
     store.epoch_deadline_callback(move |mut cx| {
         if sampling && cx.data().host_calls.is_none() {
             let backtrace = WasmBacktrace::capture(&cx);
@@ -320,6 +373,9 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
     let signals = sampling
         .then(|| SignalSampler::start(&module, interval, session.has_sources()))
         .flatten();
+    if abandons && signals.is_none() {
+        bail!("sample mode: the signal sampler could not start (timer or handler setup failed)");
+    }
     let drain = signals.as_ref().map(|(_, drain, calls)| {
         let imports = session.host_functions().count() as u32;
         store.data_mut().host_calls = Some(HostFrames {
@@ -353,124 +409,168 @@ pub fn run(session: &Session, host: &HostOptions, sink: &mut dyn Sink) -> Result
 
     let started = Instant::now();
     store.data_mut().last = started;
-    let sampler = Sampler::start(Watch {
-        engine: engine.clone(),
-        interval,
-        drain,
-        cur: store.data().cur.clone().filter(|_| !sampling),
-        deadline: options
-            .timeout_ns
-            .map(|t| started + Duration::from_nanos(t)),
-        interrupt: host.interrupt.clone(),
-        stop,
-    });
-
-    let mut guest = None;
-    let outcome: wasmtime::Result<()> = (|| {
-        let instance = pre.instantiate(&mut store)?;
-        guest = Some(instance);
-        match session.plan() {
-            Plan::Start => {
-                let start = instance
-                    .get_func(&mut store, "_start")
-                    .ok_or_else(|| wasmtime::Error::msg("`_start` disappeared"))?;
-                start.call(&mut store, &[], &mut [])
-            }
-            Plan::Invoke {
-                export,
-                args,
-                results,
-                repeat,
-                initialize,
-                dumps,
-            } => {
-                if *initialize && let Some(init) = instance.get_func(&mut store, "_initialize") {
-                    // Reactors initialise their runtime (constructors, libc) here.
-                    init.call(&mut store, &[], &mut [])?;
-                }
-                let func = instance
-                    .get_func(&mut store, export)
-                    .ok_or_else(|| wasmtime::Error::msg(format!("`{export}` disappeared")))?;
-                let args: Vec<Val> = args.iter().map(to_val).collect();
-                let mut out: Vec<Val> = results.iter().map(|_| Val::I32(0)).collect();
-                let leave = runtime
-                    .map(|rt| rt.get_typed_func::<i32, ()>(&mut store, abi::LEAVE))
-                    .transpose()?;
-                for n in 1..=*repeat {
-                    if let Some(leave) = &leave {
-                        // A trap in a previous call would have left the context deep.
-                        leave.call(&mut store, abi::ROOT_NODE as i32)?;
-                    }
-                    store
-                        .data_mut()
-                        .rec
-                        .record(abi::ROOT_NODE, Event::CallStart);
-                    let t = Instant::now();
-                    func.call(&mut store, &args, &mut out)?;
-                    let duration_ns = t.elapsed().as_nanos() as u64;
-                    let rec = &mut store.data_mut().rec;
-                    rec.record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
-                    rec.set_results(&out.iter().map(from_val).collect::<Vec<_>>());
-                    if *dumps && session.dump_due(n) {
-                        dump(session, &mut store, runtime.as_ref(), &instance, sink)
-                            .map_err(|e| wasmtime::Error::new(Failed(e)))?;
-                    }
-                }
-                Ok(())
-            }
+    let sink: SharedSink = Mutex::new(sink);
+    std::thread::scope(|scope| {
+        let watch = Watch {
+            engine: engine.clone(),
+            interval,
+            drain,
+            cur: store.data().cur.clone().filter(|_| !sampling),
+            deadline: options
+                .timeout_ns
+                .map(|t| started + Duration::from_nanos(t)),
+            interrupt: host.interrupt.clone(),
+            stop,
+            abandon: host
+                .abandon
+                .clone()
+                .filter(|_| abandons)
+                .map(|callback| Abandoned {
+                    callback,
+                    session,
+                    sink: &sink,
+                    progress: progress.clone(),
+                    started,
+                }),
+        };
+        let sampler = Sampler::start(scope, watch);
+        let mut guest = None;
+        let outcome = run_plan(
+            session,
+            &mut store,
+            &pre,
+            runtime.as_ref(),
+            &sink,
+            &mut guest,
+        );
+        let ended = Instant::now();
+        let cost = signals.map(SignalSampler::stop);
+        // The last partial interval belongs to whatever was running at the
+        // end: the trapping function after a trap, nothing after a clean
+        // return.
+        let seen = sampler.stop();
+        let mut rec = std::mem::replace(&mut store.data_mut().rec, session.recording());
+        match (cost, sampling) {
+            (Some(cost), _) => rec.set_sampler("signal", cost.handler_ns, cost.dropped),
+            (None, true) => rec.set_sampler("epoch", 0, 0),
+            (None, false) => rec.set_sampler("context", 0, 0),
         }
-    })();
-    let ended = Instant::now();
-    let cost = signals.map(SignalSampler::stop);
-    // The last partial interval belongs to whatever was running at the end:
-    // the trapping function after a trap, nothing after a clean return.
-    let seen = sampler.stop();
-    let rec = &mut store.data_mut().rec;
-    match (cost, sampling) {
-        (Some(cost), _) => rec.set_sampler("signal", cost.handler_ns, cost.dropped),
-        (None, true) => rec.set_sampler("epoch", 0, 0),
-        (None, false) => rec.set_sampler("context", 0, 0),
+        add_samples(&mut rec, seen.stacks, &progress.host);
+        for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
+            rec.add_context_time(node as u32, ns, samples);
+        }
+        rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
+        for (&(node, import), &(ns, samples)) in &seen.host {
+            rec.add_host_time(node, import, ns, samples);
+        }
+
+        let exit = match outcome {
+            Ok(()) => Exit::code(0),
+            Err(e) => match e.downcast::<Failed>() {
+                Ok(Failed(e)) => return Err(e),
+                Err(e) => classify(e, options.timeout_ns),
+            },
+        };
+        let memory_bytes = guest
+            .and_then(|g| g.get_memory(&mut store, "memory"))
+            .map(|m| m.data_size(&store) as u64);
+        let end = RunEnd {
+            exit,
+            wall_ns: (ended - started).as_nanos() as u64,
+            memory_bytes,
+            host_peak_rss_bytes: peak_rss_bytes(),
+        };
+        let state = runtime
+            .map(|rt| runtime_state(&mut store, &rt))
+            .transpose()?;
+        let copy = state.as_ref().map(|(memory, _)| shared::copy(memory));
+        let view = state
+            .zip(copy.as_deref())
+            .map(|((_, state), memory)| RuntimeView { memory, state });
+        Ok(session.finish(rec, end, view, &mut **lock(&sink))?)
+    })
+}
+
+/// Runs the session's plan: `_start`, or `_initialize` and the `--invoke`
+/// calls with their dumps. `guest` gets the instance once there is one.
+fn run_plan(
+    session: &Session,
+    store: &mut Store<Host>,
+    pre: &wasmtime::InstancePre<Host>,
+    runtime: Option<&Instance>,
+    sink: &SharedSink,
+    guest: &mut Option<Instance>,
+) -> wasmtime::Result<()> {
+    let instance = pre.instantiate(&mut *store)?;
+    *guest = Some(instance);
+    match session.plan() {
+        Plan::Start => {
+            let start = instance
+                .get_func(&mut *store, "_start")
+                .ok_or_else(|| wasmtime::Error::msg("`_start` disappeared"))?;
+            start.call(&mut *store, &[], &mut [])
+        }
+        Plan::Invoke {
+            export,
+            args,
+            results,
+            repeat,
+            initialize,
+            dumps,
+        } => {
+            if *initialize && let Some(init) = instance.get_func(&mut *store, "_initialize") {
+                // Reactors initialise their runtime (constructors, libc) here.
+                init.call(&mut *store, &[], &mut [])?;
+            }
+            let func = instance
+                .get_func(&mut *store, export)
+                .ok_or_else(|| wasmtime::Error::msg(format!("`{export}` disappeared")))?;
+            let args: Vec<Val> = args.iter().map(to_val).collect();
+            let mut out: Vec<Val> = results.iter().map(|_| Val::I32(0)).collect();
+            let leave = runtime
+                .map(|rt| rt.get_typed_func::<i32, ()>(&mut *store, abi::LEAVE))
+                .transpose()?;
+            for n in 1..=*repeat {
+                if let Some(leave) = &leave {
+                    // A trap in a previous call would have left the context deep.
+                    leave.call(&mut *store, abi::ROOT_NODE as i32)?;
+                }
+                store
+                    .data_mut()
+                    .rec
+                    .record(abi::ROOT_NODE, Event::CallStart);
+                let t = Instant::now();
+                func.call(&mut *store, &args, &mut out)?;
+                let duration_ns = t.elapsed().as_nanos() as u64;
+                let host = store.data_mut();
+                lock(&host.progress.calls).push(duration_ns);
+                host.rec
+                    .record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
+                host.rec
+                    .set_results(&out.iter().map(from_val).collect::<Vec<_>>());
+                if *dumps && session.dump_due(n) {
+                    dump(session, store, runtime, &instance, &mut **lock(sink))
+                        .map_err(|e| wasmtime::Error::new(Failed(e)))?;
+                }
+            }
+            Ok(())
+        }
     }
-    for ((frames, truncated), (ns, samples)) in seen.stacks.stacks {
+}
+
+/// Adds what the signal sampler saw to `rec`: stacks, engine time and the
+/// samples in host calls.
+fn add_samples(rec: &mut Recording, stacks: Stacks, host: &Mutex<Vec<(Stack, bool, u64, u64)>>) {
+    for ((frames, truncated), (ns, samples)) in stacks.stacks {
         rec.sample_stack(frames, truncated, ns, samples);
     }
-    let (ns, samples) = seen.stacks.engine;
+    let (ns, samples) = stacks.engine;
     if samples > 0 {
         rec.sample_stack([(wprof_session::ENGINE_FRAME, None)], false, ns, samples);
     }
-    for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
-        rec.add_context_time(node as u32, ns, samples);
+    for (frames, truncated, ns, samples) in lock(host).drain(..) {
+        rec.sample_stack(frames, truncated, ns, samples);
     }
-    rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
-    for (&(node, import), &(ns, samples)) in &seen.host {
-        rec.add_host_time(node, import, ns, samples);
-    }
-
-    let exit = match outcome {
-        Ok(()) => Exit::code(0),
-        Err(e) => match e.downcast::<Failed>() {
-            Ok(Failed(e)) => return Err(e),
-            Err(e) => classify(e, options.timeout_ns),
-        },
-    };
-    let memory_bytes = guest
-        .and_then(|g| g.get_memory(&mut store, "memory"))
-        .map(|m| m.data_size(&store) as u64);
-    let rec = std::mem::replace(&mut store.data_mut().rec, session.recording());
-    let end = RunEnd {
-        exit,
-        wall_ns: (ended - started).as_nanos() as u64,
-        memory_bytes,
-        host_peak_rss_bytes: peak_rss_bytes(),
-    };
-    let state = runtime
-        .map(|rt| runtime_state(&mut store, &rt))
-        .transpose()?;
-    let copy = state.as_ref().map(|(memory, _)| shared::copy(memory));
-    let view = state
-        .zip(copy.as_deref())
-        .map(|((_, state), memory)| RuntimeView { memory, state });
-    Ok(session.finish(rec, end, view, sink)?)
 }
 
 /// A wprof failure inside the guest's run (an output that cannot be
@@ -558,27 +658,32 @@ fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
 }
 
+/// How a run stopped by wprof ended.
+fn stopped(why: Stopped, timeout_ns: Option<u64>) -> Exit {
+    match why {
+        Stopped::Timeout => Exit {
+            kind: ExitKind::Timeout,
+            code: None,
+            message: Some(format!(
+                "guest stopped after the --timeout of {:.3}s",
+                timeout_ns.unwrap_or_default() as f64 / 1e9
+            )),
+        },
+        Stopped::Interrupted => Exit {
+            kind: ExitKind::Interrupted,
+            code: None,
+            message: Some("interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP)".to_string()),
+        },
+    }
+}
+
 /// Turns a failed guest call into how the run ended.
 fn classify(e: wasmtime::Error, timeout_ns: Option<u64>) -> Exit {
     if let Some(I32Exit(code)) = e.downcast_ref::<I32Exit>() {
         return Exit::code(*code);
     }
-    if let Some(stopped) = e.downcast_ref::<Stopped>() {
-        return match stopped {
-            Stopped::Timeout => Exit {
-                kind: ExitKind::Timeout,
-                code: None,
-                message: Some(format!(
-                    "guest stopped after the --timeout of {:.3}s",
-                    timeout_ns.unwrap_or_default() as f64 / 1e9
-                )),
-            },
-            Stopped::Interrupted => Exit {
-                kind: ExitKind::Interrupted,
-                code: None,
-                message: Some("interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP)".to_string()),
-            },
-        };
+    if let Some(&why) = e.downcast_ref::<Stopped>() {
+        return stopped(why, timeout_ns);
     }
     let message = match e.downcast_ref::<Trap>() {
         Some(trap) => format!("wasm trap: {trap}"),
@@ -595,8 +700,12 @@ fn classify(e: wasmtime::Error, timeout_ns: Option<u64>) -> Exit {
     }
 }
 
+/// The output sink, used by the guest's thread (dumps, the end) and by the
+/// watching thread (an abandoned guest's end).
+type SharedSink<'s> = Mutex<&'s mut (dyn Sink + Send)>;
+
 /// What the sampler thread watches.
-struct Watch {
+struct Watch<'a, 's> {
     engine: Engine,
     interval: Duration,
     /// Instrument mode: the word to sample; sample mode: `None` (the
@@ -606,13 +715,50 @@ struct Watch {
     deadline: Option<Instant>,
     interrupt: Arc<AtomicBool>,
     stop: Arc<AtomicU8>,
+    /// Set when a stop abandons the guest instead of waiting for it.
+    abandon: Option<Abandoned<'a, 's>>,
 }
 
-/// The thread that samples (instrument mode), ticks the epoch (sample
-/// mode) and stops the guest on `--timeout` or Ctrl-C.
-struct Sampler {
+/// What writing the profile of an abandoned guest takes.
+struct Abandoned<'a, 's> {
+    callback: Abandon,
+    session: &'a Session,
+    sink: &'a SharedSink<'s>,
+    progress: Arc<Progress>,
+    started: Instant,
+}
+
+impl Abandoned<'_, '_> {
+    /// The profile so far, written as the guest's own end would write it.
+    fn finish(&self, why: Stopped, drain: Option<&Drain>, mut stacks: Stacks) -> Result<Finished> {
+        let session = self.session;
+        let mut rec = session.recording();
+        if let Some(drain) = drain {
+            drain.drain(&mut stacks);
+            let cost = drain.overhead();
+            rec.set_sampler("signal", cost.handler_ns, cost.dropped);
+        }
+        add_samples(&mut rec, stacks, &self.progress.host);
+        for &duration_ns in lock(&self.progress.calls).iter() {
+            rec.record(abi::ROOT_NODE, Event::CallStart);
+            rec.record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
+        }
+        let end = RunEnd {
+            exit: stopped(why, session.options().timeout_ns),
+            wall_ns: self.started.elapsed().as_nanos() as u64,
+            memory_bytes: None,
+            host_peak_rss_bytes: peak_rss_bytes(),
+        };
+        Ok(session.finish(rec, end, None, &mut **lock(self.sink))?)
+    }
+}
+
+/// The thread that samples (instrument mode), drains the signal sampler or
+/// ticks the epoch (sample mode), and stops the guest on `--timeout` or
+/// Ctrl-C.
+struct Sampler<'scope> {
     done: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Samples>,
+    thread: std::thread::ScopedJoinHandle<'scope, Samples>,
 }
 
 /// What the sampler saw: time and samples per context, and inside the
@@ -627,11 +773,14 @@ struct Samples {
     stacks: Stacks,
 }
 
-impl Sampler {
-    fn start(w: Watch) -> Sampler {
+impl<'scope> Sampler<'scope> {
+    fn start<'env: 'scope, 's: 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        w: Watch<'env, 's>,
+    ) -> Sampler<'scope> {
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
-        let thread = std::thread::spawn(move || {
+        let thread = scope.spawn(move || {
             // Per context: time and samples. Aggregated here, so a long run
             // costs memory per context, not per sample.
             let mut acc: Vec<(u64, u64)> = Vec::new();
@@ -669,13 +818,24 @@ impl Sampler {
                     (None, None) => w.engine.increment_epoch(),
                 }
                 let why = if w.interrupt.load(Ordering::Relaxed) {
-                    INTERRUPTED
+                    Some(Stopped::Interrupted)
                 } else if w.deadline.is_some_and(|d| Instant::now() >= d) {
-                    TIMED_OUT
+                    Some(Stopped::Timeout)
                 } else {
-                    RUNNING
+                    None
                 };
-                if why != RUNNING && w.stop.swap(why, Ordering::Relaxed) == RUNNING {
+                let Some(why) = why else { continue };
+                if let Some(a) = &w.abandon {
+                    // The guest runs on; its profile so far is the run's.
+                    let done = a.finish(why, w.drain.as_ref(), std::mem::take(&mut stacks));
+                    (a.callback)(a.session, done);
+                    break;
+                }
+                let code = match why {
+                    Stopped::Timeout => TIMED_OUT,
+                    Stopped::Interrupted => INTERRUPTED,
+                };
+                if w.stop.swap(code, Ordering::Relaxed) == RUNNING {
                     w.engine.increment_epoch();
                 }
             }

@@ -434,7 +434,22 @@ impl Shared {
     }
 }
 
+/// Whether [`SignalSampler::start`] can work here: the platform, and no
+/// other sampler running in this process.
+pub fn available() -> bool {
+    cfg!(all(target_os = "linux", target_arch = "x86_64"))
+        && ACTIVE.load(Ordering::Acquire).is_null()
+}
+
 impl Drain {
+    /// What sampling has cost so far.
+    pub fn overhead(&self) -> Overhead {
+        Overhead {
+            handler_ns: self.shared.handler_ns.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+        }
+    }
+
     /// Moves the samples in the ring into `into`.
     pub fn drain(&self, into: &mut Stacks) {
         let s = &self.shared;

@@ -152,9 +152,26 @@ impl RunCommand {
                 }
             });
         }
+        let location = sink.location();
+        let what = path.display().to_string();
         let host = runner::HostOptions {
             interrupt,
             inherit_stdio: true,
+            // A guest that is not waited for (sample mode, or one blocked
+            // in a host call) ends with the process, once its profile is
+            // written.
+            abandon: Some(Arc::new(move |session, done| match done {
+                Ok(done) => {
+                    for line in session.closing_messages(&done, &location) {
+                        eprintln!("wprof: {line}");
+                    }
+                    std::process::exit(done.exit_code.into());
+                }
+                Err(e) => {
+                    eprintln!("error: cannot profile `{what}`: {e:#}");
+                    std::process::exit(exit::ERROR.into());
+                }
+            })),
         };
         let done = runner::run(&session, &host, &mut sink)
             .with_context(|| format!("cannot profile `{}`", path.display()))?;

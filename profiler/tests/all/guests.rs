@@ -184,13 +184,116 @@ fn timeout_still_writes_the_profile() {
     assert!(dir.join("flamegraph.svg").exists());
 }
 
-/// The profile after stopping a long guest with `signal`.
-fn stopped_by(signal: &str) -> Value {
+#[test]
+fn sample_mode_stops_without_epoch_checks() {
+    // Sample mode compiles no epoch checks: a stop writes the profile from
+    // the watching thread and the process ends without the guest.
     let guest = rust_guest("callheavy");
-    let out = temp_dir(&format!("signal-{signal}"));
+    let (out, summary, dir) = run_profile(
+        "timeout-sample",
+        &[
+            "--mode",
+            "sample",
+            "--timeout",
+            "0.3",
+            guest.to_str().unwrap(),
+            "--",
+            "45",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    assert_eq!(summary["exit"]["kind"], "timeout");
+    assert_eq!(summary["cpu"]["sampler"]["name"], "signal");
+    assert!(
+        summary["cpu"]["samples"].as_u64().unwrap() > 50,
+        "{summary}"
+    );
+    let fib = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "callheavy::fib")
+        .expect("fib sampled");
+    assert!(fib["self_ns"].as_u64().unwrap() > 0);
+    assert!(dir.join("flamegraph.svg").exists());
+    assert!(
+        stderr(&out).contains("profile written to"),
+        "{}",
+        stderr(&out)
+    );
+
+    let summary = stopped_by("INT", "sample");
+    assert_eq!(summary["exit"]["kind"], "interrupted");
+    assert!(
+        summary["cpu"]["samples"].as_u64().unwrap() > 50,
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_guest_blocked_in_a_host_call_is_stopped_in_sample_mode() {
+    // Spins, then waits for stdin that never comes.
+    let dir = temp_dir("blocked-read");
+    let wat = dir.join("read.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func $spin (param $n i32)
+               (loop $l (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n))))
+             (func (export "_start")
+               (call $spin (i32.const 100000000))
+               (i32.store (i32.const 0) (i32.const 64))
+               (i32.store (i32.const 4) (i32.const 100))
+               (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"))
+        .args(["run", "--mode", "sample", "--timeout", "0.5", "--out"])
+        .arg(&out)
+        .arg(&wat)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Holding stdin open: the read never returns.
+    let _stdin = child.stdin.take();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("wprof did not stop a guest blocked in fd_read");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(124));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["exit"]["kind"], "timeout");
+    assert!(
+        summary["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "spin")
+    );
+}
+
+/// The profile after stopping a long guest with `signal`.
+fn stopped_by(signal: &str, mode: &str) -> Value {
+    let guest = rust_guest("callheavy");
+    let out = temp_dir(&format!("signal-{signal}-{mode}"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"))
         .args([
             "run",
+            "--mode",
+            mode,
             "--out",
             out.to_str().unwrap(),
             guest.to_str().unwrap(),
@@ -213,7 +316,7 @@ fn stopped_by(signal: &str) -> Value {
 
 #[test]
 fn ctrl_c_writes_the_partial_profile() {
-    let summary = stopped_by("INT");
+    let summary = stopped_by("INT", "instrument");
     assert_eq!(summary["exit"]["kind"], "interrupted");
     assert!(calls(&summary, "callheavy::fib").unwrap() > 1000);
 }
@@ -222,7 +325,7 @@ fn ctrl_c_writes_the_partial_profile() {
 fn sigterm_and_sighup_write_the_partial_profile() {
     // What `timeout`, CI cancellation and `docker stop` send.
     for signal in ["TERM", "HUP"] {
-        let summary = stopped_by(signal);
+        let summary = stopped_by(signal, "instrument");
         assert_eq!(summary["exit"]["kind"], "interrupted", "{signal}");
         assert!(
             calls(&summary, "callheavy::fib").unwrap() > 1000,

@@ -54,7 +54,9 @@ pub struct Sources {
     /// Declaration of each inlinable function, by demangled name (inlined
     /// frames have no index).
     inlinable: HashMap<String, Location>,
-    context: addr2line::Context<Reader>,
+    /// addr2line parses lazily through cells that are not thread-safe;
+    /// the lock makes a session shareable with a host's other threads.
+    context: std::sync::Mutex<addr2line::Context<Reader>>,
     /// Function bodies: (start, end) in code-section offsets, by index.
     bodies: HashMap<u32, (u64, u64)>,
     /// Module offset of the code section's contents, where DWARF
@@ -144,7 +146,7 @@ impl Sources {
             bodies,
             declared,
             inlinable,
-            context,
+            context: std::sync::Mutex::new(context),
             code_start,
         }))
     }
@@ -161,7 +163,8 @@ impl Sources {
         let Some(&(start, end)) = self.bodies.get(&index) else {
             return out;
         };
-        if let Ok(rows) = self.context.find_location_range(start, end) {
+        let context = self.context.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(rows) = context.find_location_range(start, end) {
             for (at, _, l) in rows {
                 if let (Some(file), Some(line)) = (l.file, l.line) {
                     let file = file.to_string();
@@ -184,7 +187,8 @@ impl Sources {
         let Some(address) = offset.checked_sub(self.code_start) else {
             return out;
         };
-        let Ok(mut frames) = self.context.find_frames(address).skip_all_loads() else {
+        let context = self.context.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(mut frames) = context.find_frames(address).skip_all_loads() else {
             return out;
         };
         while let Ok(Some(f)) = frames.next() {
