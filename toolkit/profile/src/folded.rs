@@ -22,6 +22,15 @@ pub enum Weight {
 /// The folded lines of `profile`, sorted. Contexts that differ only by
 /// source line share a line.
 pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
+    lines_named(profile, weight, |_, f| frame_name(profile, f))
+}
+
+/// [`lines`] with each frame named by `name(node, function)`.
+pub(crate) fn lines_named<'p>(
+    profile: &'p Profile,
+    weight: Weight,
+    name: impl Fn(u32, u32) -> Cow<'p, str>,
+) -> Vec<String> {
     let mut out: Vec<(String, u64)> = profile
         .tree
         .nodes
@@ -35,12 +44,14 @@ pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
                 Weight::Samples => n.samples,
             };
             (v > 0).then(|| {
-                let stack: Vec<Cow<'_, str>> = profile
-                    .tree
-                    .stack(i as u32)
-                    .into_iter()
-                    .map(|f| frame_name(profile, f))
-                    .collect();
+                let mut stack: Vec<Cow<'_, str>> = Vec::new();
+                let mut node = i as u32;
+                while node != ROOT {
+                    let n = &profile.tree.nodes[node as usize];
+                    stack.push(name(node, n.func));
+                    node = n.parent;
+                }
+                stack.reverse();
                 (stack.join(";"), v)
             })
         })
@@ -60,7 +71,7 @@ pub fn lines(profile: &Profile, weight: Weight) -> Vec<String> {
 /// a name (rare, but legal in the name section) becomes `:`, and control
 /// characters are escaped ([`crate::printable`]) so a name cannot forge a
 /// line; spaces are fine, consumers split the count off at the last space.
-fn frame_name(profile: &Profile, func: u32) -> Cow<'_, str> {
+pub(crate) fn frame_name(profile: &Profile, func: u32) -> Cow<'_, str> {
     match profile.functions.get(func as usize) {
         Some(f) => {
             let name = crate::printable(&f.name);
