@@ -27,8 +27,9 @@
 //! profile from what it has (samples, host-call samples, completed calls)
 //! and hands it to the host, which ends the process without waiting for
 //! the guest, even one blocked in a host call. Otherwise the thread bumps
-//! the epoch and the guest stops at its next check; a guest blocked in a
-//! host call then stops only when the call returns.
+//! the epoch and the guest stops at its next check; one that has not
+//! within [`ABANDON_AFTER`] is blocked in a host call and is abandoned the
+//! same way, its tree read from the probe runtime's memory.
 
 use std::num::NonZeroUsize;
 use std::path::Path;
@@ -114,6 +115,8 @@ struct Word {
     memory: SharedMemory,
     addr: usize,
     host: usize,
+    /// Where the tree is, to read it while the guest still runs.
+    layout: abi::Layout,
 }
 
 impl Word {
@@ -353,11 +356,20 @@ pub fn run(
                     .map(|a| a as usize)
                     .with_context(|| format!("probe runtime: no `{name}`"))
             };
-            let (addr, host) = (
-                addr(abi::runtime_exports::CUR_ADDR)?,
-                addr(abi::runtime_exports::HOST_ADDR)?,
-            );
-            store.data_mut().cur = Some(Word { memory, addr, host });
+            use abi::runtime_exports as ex;
+            let layout = abi::Layout {
+                nodes_base: addr(ex::NODES_BASE)? as u32,
+                node_cap: addr(ex::NODE_CAP)? as u32,
+                flat_base: addr(ex::FLAT_BASE)? as u32,
+                overflow_addr: addr(ex::OVERFLOW_ADDR)? as u32,
+            };
+            let (cur, host) = (addr(ex::CUR_ADDR)?, addr(ex::HOST_ADDR)?);
+            store.data_mut().cur = Some(Word {
+                memory,
+                addr: cur,
+                host,
+                layout,
+            });
             Some(rt)
         }
         None => None,
@@ -421,17 +433,21 @@ pub fn run(
                 .map(|t| started + Duration::from_nanos(t)),
             interrupt: host.interrupt.clone(),
             stop,
-            abandon: host
-                .abandon
-                .clone()
-                .filter(|_| abandons)
-                .map(|callback| Abandoned {
-                    callback,
-                    session,
-                    sink: &sink,
-                    progress: progress.clone(),
-                    started,
-                }),
+            abandon: host.abandon.clone().map(|callback| Abandoned {
+                callback,
+                session,
+                sink: &sink,
+                progress: progress.clone(),
+                started,
+                // Without epoch checks there is no other way to stop; with
+                // them, only a guest blocked in a host call outlasts this.
+                grace: if abandons {
+                    Duration::ZERO
+                } else {
+                    ABANDON_AFTER
+                },
+                runtime: store.data().cur.clone(),
+            }),
         };
         let sampler = Sampler::start(scope, watch);
         let mut guest = None;
@@ -719,6 +735,10 @@ struct Watch<'a, 's> {
     abandon: Option<Abandoned<'a, 's>>,
 }
 
+/// How long a guest asked to stop at its next epoch check may take before
+/// it is abandoned: it can only be blocked in a host call.
+const ABANDON_AFTER: Duration = Duration::from_secs(1);
+
 /// What writing the profile of an abandoned guest takes.
 struct Abandoned<'a, 's> {
     callback: Abandon,
@@ -726,30 +746,64 @@ struct Abandoned<'a, 's> {
     sink: &'a SharedSink<'s>,
     progress: Arc<Progress>,
     started: Instant,
+    /// How long after asking the guest to stop it is abandoned.
+    grace: Duration,
+    /// Instrument mode: the probe runtime, read from its memory.
+    runtime: Option<Word>,
 }
 
 impl Abandoned<'_, '_> {
-    /// The profile so far, written as the guest's own end would write it.
-    fn finish(&self, why: Stopped, drain: Option<&Drain>, mut stacks: Stacks) -> Result<Finished> {
+    /// The profile so far, written as the guest's own end would write it:
+    /// what the sampler saw, the probe runtime's tree as its memory shows
+    /// it, and the calls completed. Memory events are the guest thread's
+    /// and are not collected.
+    fn finish(&self, why: Stopped, drain: Option<&Drain>, mut seen: Samples) -> Result<Finished> {
         let session = self.session;
         let mut rec = session.recording();
         if let Some(drain) = drain {
-            drain.drain(&mut stacks);
+            drain.drain(&mut seen.stacks);
             let cost = drain.overhead();
             rec.set_sampler("signal", cost.handler_ns, cost.dropped);
+        } else if self.runtime.is_some() {
+            rec.set_sampler("context", 0, 0);
         }
-        add_samples(&mut rec, stacks, &self.progress.host);
+        add_samples(&mut rec, seen.stacks, &self.progress.host);
+        for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
+            rec.add_context_time(node as u32, ns, samples);
+        }
+        rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
+        for (&(node, import), &(ns, samples)) in &seen.host {
+            rec.add_host_time(node, import, ns, samples);
+        }
         for &duration_ns in lock(&self.progress.calls).iter() {
             rec.record(abi::ROOT_NODE, Event::CallStart);
             rec.record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
         }
+        let mut exit = stopped(why, session.options().timeout_ns);
+        if rec.forget_memory()
+            && let Some(m) = &mut exit.message
+        {
+            m.push_str(
+                "; the guest was blocked in a host call and was not waited for, so its memory \
+                 events are not in this profile",
+            );
+        }
         let end = RunEnd {
-            exit: stopped(why, session.options().timeout_ns),
+            exit,
             wall_ns: self.started.elapsed().as_nanos() as u64,
             memory_bytes: None,
             host_peak_rss_bytes: peak_rss_bytes(),
         };
-        Ok(session.finish(rec, end, None, &mut **lock(self.sink))?)
+        let copy = self.runtime.as_ref().map(|w| shared::copy(&w.memory));
+        let view = self
+            .runtime
+            .as_ref()
+            .zip(copy.as_deref())
+            .map(|(w, memory)| RuntimeView {
+                memory,
+                state: abi::RuntimeState::from_memory(memory, w.layout),
+            });
+        Ok(session.finish(rec, end, view, &mut **lock(self.sink))?)
     }
 }
 
@@ -773,6 +827,29 @@ struct Samples {
     stacks: Stacks,
 }
 
+impl Samples {
+    /// Charges the time since `last` to whatever `word` names now.
+    fn charge(&mut self, last: &mut Instant, word: &Word) {
+        let now = Instant::now();
+        let ns = now.saturating_duration_since(*last).as_nanos() as u64;
+        *last = now;
+        let node = word.load();
+        let slot = if node == abi::PROBE_CONTEXT {
+            &mut self.probe
+        } else if let Some(import) = word.host_call() {
+            self.host.entry((node, import)).or_insert((0, 0))
+        } else {
+            let i = node as usize;
+            if self.contexts.len() <= i {
+                self.contexts.resize(i + 1, (0, 0));
+            }
+            &mut self.contexts[i]
+        };
+        slot.0 += ns;
+        slot.1 += 1;
+    }
+}
+
 impl<'scope> Sampler<'scope> {
     fn start<'env: 'scope, 's: 'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
@@ -783,38 +860,18 @@ impl<'scope> Sampler<'scope> {
         let thread = scope.spawn(move || {
             // Per context: time and samples. Aggregated here, so a long run
             // costs memory per context, not per sample.
-            let mut acc: Vec<(u64, u64)> = Vec::new();
+            let mut seen = Samples::default();
             let mut last = Instant::now();
-            let mut probe = (0u64, 0u64);
-            let mut host = std::collections::HashMap::new();
-            let mut stacks = Stacks::default();
-            let mut charge = |last: &mut Instant, word: &Word| {
-                let now = Instant::now();
-                let ns = now.saturating_duration_since(*last).as_nanos() as u64;
-                *last = now;
-                let node = word.load();
-                let slot = if node == abi::PROBE_CONTEXT {
-                    &mut probe
-                } else if let Some(import) = word.host_call() {
-                    host.entry((node, import)).or_insert((0, 0))
-                } else {
-                    let i = node as usize;
-                    if acc.len() <= i {
-                        acc.resize(i + 1, (0, 0));
-                    }
-                    &mut acc[i]
-                };
-                slot.0 += ns;
-                slot.1 += 1;
-            };
+            // A stop asked of the guest, and when.
+            let mut asked: Option<Instant> = None;
             loop {
                 std::thread::sleep(w.interval);
                 if flag.load(Ordering::Acquire) {
                     break;
                 }
                 match (&w.cur, &w.drain) {
-                    (Some(word), _) => charge(&mut last, word),
-                    (None, Some(drain)) => drain.drain(&mut stacks),
+                    (Some(word), _) => seen.charge(&mut last, word),
+                    (None, Some(drain)) => drain.drain(&mut seen.stacks),
                     (None, None) => w.engine.increment_epoch(),
                 }
                 let why = if w.interrupt.load(Ordering::Relaxed) {
@@ -825,9 +882,15 @@ impl<'scope> Sampler<'scope> {
                     None
                 };
                 let Some(why) = why else { continue };
-                if let Some(a) = &w.abandon {
+                let since = *asked.get_or_insert_with(Instant::now);
+                if let Some(a) = &w.abandon
+                    && since.elapsed() >= a.grace
+                {
                     // The guest runs on; its profile so far is the run's.
-                    let done = a.finish(why, w.drain.as_ref(), std::mem::take(&mut stacks));
+                    if let Some(word) = &w.cur {
+                        seen.charge(&mut last, word);
+                    }
+                    let done = a.finish(why, w.drain.as_ref(), std::mem::take(&mut seen));
                     (a.callback)(a.session, done);
                     break;
                 }
@@ -840,17 +903,12 @@ impl<'scope> Sampler<'scope> {
                 }
             }
             if let Some(word) = &w.cur {
-                charge(&mut last, word);
+                seen.charge(&mut last, word);
             }
             if let Some(drain) = &w.drain {
-                drain.drain(&mut stacks);
+                drain.drain(&mut seen.stacks);
             }
-            Samples {
-                contexts: acc,
-                probe,
-                host,
-                stacks,
-            }
+            seen
         });
         Sampler { done, thread }
     }

@@ -231,7 +231,7 @@ fn sample_mode_stops_without_epoch_checks() {
 }
 
 #[test]
-fn a_guest_blocked_in_a_host_call_is_stopped_in_sample_mode() {
+fn a_guest_blocked_in_a_host_call_is_stopped() {
     // Spins, then waits for stdin that never comes.
     let dir = temp_dir("blocked-read");
     let wat = dir.join("read.wat");
@@ -249,11 +249,18 @@ fn a_guest_blocked_in_a_host_call_is_stopped_in_sample_mode() {
                (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
     )
     .unwrap();
-    let out = dir.join("out");
+    for mode in ["sample", "instrument"] {
+        blocked_read_stops(&wat, &dir.join(mode), mode);
+    }
+}
+
+/// Runs `wat` (which waits for stdin) with `--timeout` in `mode`, stdin
+/// held open, and checks that the profile arrives anyway.
+fn blocked_read_stops(wat: &std::path::Path, out: &std::path::Path, mode: &str) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wprof"))
-        .args(["run", "--mode", "sample", "--timeout", "0.5", "--out"])
-        .arg(&out)
-        .arg(&wat)
+        .args(["run", "--mode", mode, "--timeout", "0.5", "--out"])
+        .arg(out)
+        .arg(wat)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -268,21 +275,33 @@ fn a_guest_blocked_in_a_host_call_is_stopped_in_sample_mode() {
         }
         if started.elapsed() > std::time::Duration::from_secs(20) {
             child.kill().unwrap();
-            panic!("wprof did not stop a guest blocked in fd_read");
+            panic!("{mode}: wprof did not stop a guest blocked in fd_read");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
-    assert_eq!(status.code(), Some(124));
+    assert_eq!(status.code(), Some(124), "{mode}");
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["exit"]["kind"], "timeout");
-    assert!(
-        summary["functions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["name"] == "spin")
-    );
+    assert_eq!(summary["exit"]["kind"], "timeout", "{mode}");
+    let spin = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "spin")
+        .unwrap_or_else(|| panic!("{mode}: {summary}"));
+    if mode == "instrument" {
+        // Exact calls, from the runtime's memory, and the wait as a
+        // host-call frame.
+        assert_eq!(spin["calls"], 1, "{summary}");
+        assert!(
+            summary["functions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["name"] == "fd_read"),
+            "{summary}"
+        );
+    }
 }
 
 /// The profile after stopping a long guest with `signal`.

@@ -95,12 +95,16 @@ pub mod runtime_exports {
     pub const HOST_ADDR: &str = "host_addr";
     /// Number of nodes in use (i32 global).
     pub const NODE_COUNT: &str = "node_count";
+    /// Capacity of the node array (i32 global).
+    pub const NODE_CAP: &str = "node_cap";
     /// Byte offset of the node array (i32 global).
     pub const NODES_BASE: &str = "nodes_base";
     /// Byte offset of the per-function counters (i32 global).
     pub const FLAT_BASE: &str = "flat_base";
     /// Calls that hit the full tree (i64 global).
     pub const OVERFLOW: &str = "overflow";
+    /// Byte offset of a copy of `overflow` in memory (i32 global).
+    pub const OVERFLOW_ADDR: &str = "overflow_addr";
 }
 
 /// Tree node reserved for the root (no function).
@@ -219,6 +223,51 @@ pub struct RuntimeState {
     pub flat_base: u32,
     /// `overflow`.
     pub overflow: u64,
+}
+
+/// Where the runtime keeps its tree, fixed once `init` ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// `nodes_base`.
+    pub nodes_base: u32,
+    /// `node_cap`.
+    pub node_cap: u32,
+    /// `flat_base`.
+    pub flat_base: u32,
+    /// `overflow_addr`.
+    pub overflow_addr: u32,
+}
+
+impl RuntimeState {
+    /// The state as the runtime's memory alone shows it, for a host that
+    /// cannot read the globals because the guest is still running: nodes
+    /// are appended in order and start with one call, so the first node
+    /// without calls ends the tree (one being created right now is left
+    /// out); `overflow` has a copy at `overflow_addr`.
+    pub fn from_memory(memory: &[u8], layout: Layout) -> RuntimeState {
+        let Layout {
+            nodes_base,
+            node_cap,
+            flat_base,
+            overflow_addr,
+        } = layout;
+        let word = |at: usize| {
+            memory
+                .get(at..at + 8)
+                .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+        };
+        let mut node_count = OVERFLOW_NODE + 1;
+        while node_count < node_cap && word(nodes_base as usize + node_count as usize * 16 + 8) != 0
+        {
+            node_count += 1;
+        }
+        RuntimeState {
+            node_count,
+            nodes_base,
+            flat_base,
+            overflow: word(overflow_addr as usize),
+        }
+    }
 }
 
 /// Decodes the tree from a copy of the runtime's memory, its globals and the

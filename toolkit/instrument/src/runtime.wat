@@ -45,6 +45,9 @@
   (global $flat_base (export "flat_base") (mut i32) (i32.const 0))
   ;; Calls that landed on the overflow node because the tree was full.
   (global $overflow (export "overflow") (mut i64) (i64.const 0))
+  ;; Address of a copy of `overflow` in memory, so a host thread that cannot
+  ;; read the globals (the guest still runs) reads the whole state there.
+  (global $overflow_addr (export "overflow_addr") i32 (i32.const 8))
 
   ;; init(n_funcs, node_cap): size the tables. node_cap is rounded up to a
   ;; power of two; the hash table has twice as many slots (load <= 0.5).
@@ -152,6 +155,7 @@
           (if (i32.ge_u (global.get $node_count) (global.get $node_cap))
             (then
               (global.set $overflow (i64.add (global.get $overflow) (i64.const 1)))
+              (i64.store (global.get $overflow_addr) (global.get $overflow))
               (i32.store (global.get $cur_addr) (i32.const 1))
               (return (local.get $prev))))
           (local.set $n (global.get $node_count))

@@ -224,6 +224,13 @@ impl Recording {
         };
     }
 
+    /// Drops the memory-probe state (a host that could not collect the
+    /// events); returns whether there was any. The profile then has no
+    /// memory section rather than an empty one.
+    pub fn forget_memory(&mut self) -> bool {
+        self.memory.take().is_some()
+    }
+
     /// Whether the run needs the memory-probe host (`wprof_mem`).
     pub fn has_memory(&self) -> bool {
         self.memory.is_some()

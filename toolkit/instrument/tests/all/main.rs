@@ -9,3 +9,4 @@
 
 mod differential;
 mod golden;
+mod runtime;
