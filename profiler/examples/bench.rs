@@ -57,6 +57,7 @@ fn profiled(session: &Session) -> Result<Profile> {
     let host = runner::HostOptions {
         interrupt: Arc::new(AtomicBool::new(false)),
         inherit_stdio: false,
+        progress: wprof::progress::Progress::hidden(),
         // As `wprof run` configures it (so sample mode runs without epoch
         // checks); never called, as the bench sets no timeout.
         abandon: Some(Arc::new(|_, _| {})),

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod input;
 pub mod memory;
 pub mod outputs;
+pub mod progress;
 pub mod runner;
 mod shared;
 mod signal;

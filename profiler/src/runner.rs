@@ -66,6 +66,8 @@ pub struct HostOptions {
     /// Give the guest wprof's stdin/stdout/stderr (otherwise: empty input,
     /// discarded output).
     pub inherit_stdio: bool,
+    /// How steps before and after the guest's run are shown.
+    pub progress: crate::progress::Progress,
     /// How the host ends a run whose guest is abandoned on a stop: called
     /// on the watching thread with the profile already written, it reports
     /// and exits the process (the guest thread still runs). `None`: guests
@@ -268,7 +270,14 @@ pub fn run(
     // call-heavy code), as long as a stop need not wait for the guest.
     let abandons = sampling && signal::available() && host.abandon.is_some();
     let engine = engine(session, !abandons)?;
-    let module = wt(Module::new(&engine, session.wasm())).context("failed to compile module")?;
+    let wasm = session.wasm();
+    let module = host
+        .progress
+        .step(
+            &format!("compiling ({})", crate::progress::size(wasm.len())),
+            || wt(Module::new(&engine, wasm)),
+        )
+        .context("failed to compile module")?;
 
     let mut wasi = WasiCtxBuilder::new();
     if host.inherit_stdio {
@@ -503,7 +512,11 @@ pub fn run(
         let view = state
             .zip(copy.as_deref())
             .map(|((_, state), memory)| RuntimeView { memory, state });
-        Ok(session.finish(rec, end, view, &mut **lock(&sink))?)
+        let mut sink = lock(&sink);
+        let done = host.progress.step("writing the profile", || {
+            session.finish(rec, end, view, &mut **sink)
+        });
+        Ok(done?)
     })
 }
 

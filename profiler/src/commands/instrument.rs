@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::input;
+use crate::progress::{self, Progress};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -48,7 +49,11 @@ impl InstrumentCommand {
         let mut options = wprof_instrument::Options::default();
         options.keep_dwarf = !self.strip_dwarf;
         options.memory = self.memory;
-        let out = wprof_instrument::instrument(&wasm, &options)
+        let out = Progress::for_stderr()
+            .step(
+                &format!("instrumenting ({})", progress::size(wasm.len())),
+                || wprof_instrument::instrument(&wasm, &options),
+            )
             .with_context(|| format!("cannot instrument `{}`", self.module.display()))?;
         std::fs::write(&self.output, &out.wasm)
             .with_context(|| format!("failed to write `{}`", self.output.display()))?;

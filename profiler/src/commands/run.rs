@@ -15,6 +15,7 @@ use wprof_session::{ArtifactCache, Session, exit};
 
 use crate::cache::DirCache;
 use crate::outputs::DirSink;
+use crate::progress::{self, Progress};
 use crate::{input, runner};
 
 /// Run a module on wasmtime and write its profile.
@@ -129,13 +130,23 @@ impl RunCommand {
         // Before any work: a run must never be lost to an unusable --out.
         let mut sink = DirSink::open(&options.out)?;
         let cache = options.cache.then(DirCache::user).flatten();
-        let session = Session::with_debug(
-            &bytes,
-            debug.as_deref(),
-            options,
-            cache.as_ref().map(|c| c as &dyn ArtifactCache),
-        )
-        .with_context(|| format!("cannot profile `{}`", path.display()))?;
+        let progress = Progress::for_stderr();
+        let session = progress
+            .step(
+                &format!(
+                    "reading and instrumenting ({})",
+                    progress::size(bytes.len())
+                ),
+                || {
+                    Session::with_debug(
+                        &bytes,
+                        debug.as_deref(),
+                        options,
+                        cache.as_ref().map(|c| c as &dyn ArtifactCache),
+                    )
+                },
+            )
+            .with_context(|| format!("cannot profile `{}`", path.display()))?;
         drop((bytes, debug));
         sink.clear_stale()?;
 
@@ -157,6 +168,7 @@ impl RunCommand {
         let host = runner::HostOptions {
             interrupt,
             inherit_stdio: true,
+            progress,
             // A guest that is not waited for (sample mode, or one blocked
             // in a host call) ends with the process, once its profile is
             // written.

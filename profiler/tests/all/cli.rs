@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::support::*;
 
@@ -160,4 +161,66 @@ fn check(path: &Path) -> Result<(), String> {
     wprof_instrument::validate(&std::fs::read(&artifact).unwrap())
         .map_err(|e| format!("artifact invalid: {e}"))?;
     Ok(())
+}
+
+/// A module whose instrumenting takes a noticeable moment: 100,000
+/// functions.
+fn many_functions(dir: &Path) -> PathBuf {
+    let mut wat = String::from("(module (memory 1)\n");
+    for i in 0..100_000 {
+        let callee = if i == 0 {
+            "(i32.const 0)".to_string()
+        } else {
+            format!("(call $f{} (local.get 0))", i - 1)
+        };
+        wat.push_str(&format!(
+            "(func $f{i} (param i32) (result i32) (i32.add (local.get 0) {callee}))\n"
+        ));
+    }
+    wat.push_str("(func (export \"_start\") (drop (call $f99999 (i32.const 1)))))");
+    let path = dir.join("many.wat");
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = temp_dir("progress");
+    let module = many_functions(&dir);
+    let out = dir.join("out.wasm");
+    let args = [
+        "instrument",
+        module.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    // Not a terminal (captured): the step's line never appears, even when
+    // it is due at once.
+    let plain = Command::new(env!("CARGO_BIN_EXE_wprof"))
+        .args(args)
+        .env("WPROF_PROGRESS_AFTER_MS", "0")
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let err = stderr(&plain);
+    assert!(!err.contains("instrumenting ("), "{err}");
+    assert!(!err.contains('\r'), "{err:?}");
+    assert!(
+        err.starts_with("wprof: instrumented 100001 functions"),
+        "{err}"
+    );
+    // On a terminal (a pseudo-terminal from Python's pty module), it does.
+    let tty = Command::new("python3")
+        .args(["-c", "import pty, sys; pty.spawn(sys.argv[1:])"])
+        .arg(env!("CARGO_BIN_EXE_wprof"))
+        .args(args)
+        .env("WPROF_PROGRESS_AFTER_MS", "0")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(text.contains("wprof: instrumenting (2.3 MB)"), "{text:?}");
+    assert!(
+        text.contains("wprof: instrumented 100001 functions"),
+        "{text:?}"
+    );
 }
