@@ -350,3 +350,38 @@ fn instrumenting_keeps_the_live_line_rows() {
         assert!(compared > 10, "{}: {compared} functions", wasm.display());
     }
 }
+
+#[test]
+fn line_tables_alone_still_place_every_function() {
+    // Release builds often ship line tables only: no declarations, but each
+    // function's first row is its opening line.
+    let Some(_) = c_guest("inline") else { return };
+    let dir = temp_dir("source-line-tables");
+    let wasm = dir.join("inline.wasm");
+    let built = Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2", "-gline-tables-only", "-o"])
+        .arg(&wasm)
+        .arg(c_source())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    for mode in ["instrument", "sample"] {
+        let (out, summary, _) = run_profile(
+            &format!("source-line-tables-{mode}"),
+            &["--mode", mode, wasm.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let (file, line) = declared(&summary, "mix");
+        assert!(file.ends_with("tests/guests/c/inline.c"), "{mode}: {file}");
+        // The opening line, or the first statement's, never outside mix.
+        let decl = line_of(&c_source(), "static uint64_t mix(");
+        assert!(
+            (decl..decl + 3).contains(&line),
+            "{mode}: mix at {line}, declared at {decl}"
+        );
+    }
+}

@@ -139,8 +139,25 @@ impl Sources {
             Ok(Reader::new(data, gimli::LittleEndian))
         })?;
         let (bodies, code_start) = bodies(wasm)?;
-        let (declared, inlinable) = declarations(&dwarf, &bodies)?;
+        let (mut declared, inlinable) = declarations(&dwarf, &bodies)?;
         let context = addr2line::Context::from_dwarf(dwarf)?;
+        // Line tables alone (`-gline-tables-only`, Rust's
+        // `debug = "line-tables-only"`, what release builds often ship)
+        // have no declarations: a function's first row, its opening line,
+        // stands in.
+        for &(start, end, index) in &bodies {
+            if declared.contains_key(&index) {
+                continue;
+            }
+            let first = context
+                .find_location_range(start, end)
+                .ok()
+                .and_then(|mut rows| rows.next())
+                .and_then(|(_, _, l)| Some((l.file?.to_string(), l.line?)));
+            if let Some((file, line)) = first {
+                declared.insert(index, Location { file, line });
+            }
+        }
         let bodies = bodies.into_iter().map(|(s, e, i)| (i, (s, e))).collect();
         Ok(Some(Sources {
             bodies,
