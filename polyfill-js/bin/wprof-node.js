@@ -13,7 +13,7 @@
 // go to stderr.
 
 import { mkdirSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WASI } from '@wprof/wasi';
 import { loadDirectory, saveDirectory } from '@wprof/wasi/node';
@@ -174,6 +174,21 @@ async function run(argv) {
       debug = readFileSync(debugFile);
     } catch (e) {
       throw new Error(`failed to read --debug-file \`${debugFile}\``, { cause: e });
+    }
+  } else {
+    // A module without DWARF may name where it is, relative to itself; one
+    // that cannot be read costs the source locations, not the run.
+    const named = toolkit.externalDebugInfo(bytes);
+    if (named?.includes('://')) {
+      process.stderr.write(`wprof-node: warning: the module's DWARF is at \`${named}\`; download it and pass --debug-file\n`);
+    } else if (named) {
+      const path = join(dirname(modulePath), named);
+      try {
+        debug = readFileSync(path);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        process.stderr.write(`wprof-node: warning: failed to read the module's external_debug_info \`${path}\`: ${why}; profiling without source locations\n`);
+      }
     }
   }
   // Before any work: a run must never be lost to an unusable --out.

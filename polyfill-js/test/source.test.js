@@ -98,6 +98,19 @@ test('Node names the same declarations as wprof run, and --debug-file restores t
   assert.deepEqual(withDebug, native);
 });
 
+test('an external_debug_info section is followed relative to the module', () => {
+  const bare = strip(readFileSync(guest));
+  const enc = new TextEncoder();
+  const field = (/** @type {string} */ s) => [s.length, ...enc.encode(s)];
+  const payload = [...field('external_debug_info'), ...field('inlined.debug.wasm')];
+  writeFileSync(join(scratch, 'inlined.debug.wasm'), readFileSync(guest));
+  const named = join(scratch, 'named.wasm');
+  writeFileSync(named, Buffer.concat([bare, Buffer.from([0, payload.length, ...payload])]));
+  const native = declarations(profileWith([wprof], ['--no-cache', guest], join(scratch, 'native-ext')));
+  const node = declarations(profileWith(['node', wprofNode], ['--no-cache', named], join(scratch, 'node-ext')));
+  assert.deepEqual(node, native);
+});
+
 test('a --debug-file that cannot be read is an error before anything runs', () => {
   const r = spawnSync('node', [wprofNode, 'run', '--out', join(scratch, 'missing'), '--debug-file', join(scratch, 'nope.wasm'), guest], {
     encoding: 'utf8',

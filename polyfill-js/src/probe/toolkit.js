@@ -49,6 +49,8 @@
  * @property {(module: string) => string} defaultRunOptions JSON run options
  * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean) => Uint8Array} instrument
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
+ * @property {(wasm: Uint8Array) => string | undefined} externalDebugInfo where a module without DWARF
+ *   says its DWARF is (`external_debug_info`)
  * @property {(name: string) => boolean} isOutputName a file a run writes (output or heap dump)
  * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,
  *   location: string, cache?: { get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void },

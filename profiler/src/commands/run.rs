@@ -122,11 +122,10 @@ impl RunCommand {
         }
         let path = Path::new(&options.module).to_path_buf();
         let bytes = input::read_file(&path)?;
-        let debug = options
-            .debug_file
-            .as_ref()
-            .map(|f| input::read_regular(Path::new(f), "--debug-file"))
-            .transpose()?;
+        let debug = match &options.debug_file {
+            Some(f) => Some(input::read_regular(Path::new(f), "--debug-file")?),
+            None => external_debug_info(&path, &bytes),
+        };
         // Before any work: a run must never be lost to an unusable --out.
         let mut sink = DirSink::open(&options.out)?;
         let cache = options.cache.then(DirCache::user).flatten();
@@ -191,5 +190,26 @@ impl RunCommand {
             eprintln!("wprof: {line}");
         }
         Ok(done.exit_code)
+    }
+}
+
+/// The DWARF a module without its own names in `external_debug_info`, as a
+/// path relative to the module. One that cannot be read costs the source
+/// locations, with a warning, not the run.
+fn external_debug_info(module: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    let named = wprof_session::module::external_debug_info(bytes)?;
+    if named.contains("://") {
+        eprintln!(
+            "wprof: warning: the module's DWARF is at `{named}`; download it and pass --debug-file"
+        );
+        return None;
+    }
+    let path = module.parent().unwrap_or(Path::new(".")).join(&named);
+    match input::read_regular(&path, "the module's external_debug_info") {
+        Ok(debug) => Some(debug),
+        Err(e) => {
+            eprintln!("wprof: warning: {e:#}; profiling without source locations");
+            None
+        }
     }
 }

@@ -385,3 +385,55 @@ fn line_tables_alone_still_place_every_function() {
         );
     }
 }
+
+/// `wasm` with an `external_debug_info` section naming `name`.
+fn naming_debug_info(wasm: &Path, name: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(wasm).unwrap();
+    let mut payload = Vec::new();
+    for field in ["external_debug_info", name] {
+        leb(&mut payload, field.len() as u32);
+        payload.extend_from_slice(field.as_bytes());
+    }
+    bytes.push(0);
+    leb(&mut bytes, payload.len() as u32);
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+fn leb(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+#[test]
+fn external_debug_info_is_followed_relative_to_the_module() {
+    let Some(c) = c_guest("inline") else { return };
+    let dir = temp_dir("source-external");
+    std::fs::copy(&c, dir.join("inline.debug.wasm")).unwrap();
+    let bare = stripped(&c, &dir);
+    let named = dir.join("named.wasm");
+    std::fs::write(&named, naming_debug_info(&bare, "inline.debug.wasm")).unwrap();
+    let (out, summary, _) = run_profile("source-external-run", &[named.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (file, line) = declared(&summary, "mix");
+    assert!(file.ends_with("tests/guests/c/inline.c"), "{file}");
+    assert_eq!(line, line_of(&c_source(), "static uint64_t mix("));
+    // A name that leads nowhere: a warning, and the run without locations.
+    let lost = dir.join("lost.wasm");
+    std::fs::write(&lost, naming_debug_info(&bare, "nowhere.wasm")).unwrap();
+    let (out, summary, _) = run_profile("source-external-lost", &[lost.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: failed to read the module's external_debug_info"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(declared(&summary, "mix"), (String::new(), 0));
+}

@@ -146,6 +146,14 @@ pub fn read_module(bytes: &[u8], name: &str) -> Result<Vec<u8>, JsError> {
     wprof_session::module::read(bytes, name).map_err(js)
 }
 
+/// Where a module without DWARF of its own says its DWARF is (its
+/// `external_debug_info` section), for the host to fetch and pass as
+/// `Session`'s `debug`.
+#[wasm_bindgen(js_name = externalDebugInfo)]
+pub fn external_debug_info(wasm: &[u8]) -> Option<String> {
+    wprof_session::module::external_debug_info(wasm)
+}
+
 /// Instruments a module; returns the artifact's bytes (the same bytes as
 /// `wprof instrument`).
 #[wasm_bindgen]

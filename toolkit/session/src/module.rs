@@ -14,6 +14,29 @@ use crate::Error;
 /// The import module of WASI preview1, the only one every host provides.
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 
+/// Where a module without its own DWARF says its DWARF is: the
+/// `external_debug_info` custom section (a path or URL, as Chrome DevTools
+/// reads it; WebAssembly tool conventions), when `wasm` has no
+/// `.debug_info` of its own. Hosts resolve a relative path against the
+/// module's location and read it as they read `--debug-file`.
+pub fn external_debug_info(wasm: &[u8]) -> Option<String> {
+    let mut named = None;
+    for payload in wprof_instrument::headers::payloads(wasm) {
+        let Ok(Payload::CustomSection(c)) = payload else {
+            continue;
+        };
+        match c.name() {
+            ".debug_info" => return None,
+            "external_debug_info" => {
+                let mut reader = wasmparser::BinaryReader::new(c.data(), 0);
+                named = reader.read_string().ok().map(str::to_string);
+            }
+            _ => {}
+        }
+    }
+    named.filter(|n| !n.is_empty())
+}
+
 /// The binary module in `bytes` (WebAssembly binary as is, text assembled).
 /// `name` is the file as the user named it, for messages.
 pub fn read(bytes: &[u8], name: &str) -> Result<Vec<u8>, Error> {
