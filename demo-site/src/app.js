@@ -161,7 +161,7 @@ exampleSelect.addEventListener('change', async () => {
 const lines = (id) =>
   /** @type {HTMLTextAreaElement} */ (el(id)).value.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
 
-form.addEventListener('submit', (e) => {
+form.addEventListener('submit', async (e) => {
   e.preventDefault();
   if (!chosen || !ready || running) return;
   running = true;
@@ -180,7 +180,9 @@ form.addEventListener('submit', (e) => {
     stdin: /** @type {HTMLTextAreaElement} */ (el('stdin')).value,
     memory: memoryBox.checked,
   };
-  worker.postMessage(request, [request.bytes.buffer]);
+  const debugFile = /** @type {HTMLInputElement} */ (el('debug-file')).files?.[0];
+  if (debugFile) request.debug = new Uint8Array(await debugFile.arrayBuffer());
+  worker.postMessage(request, [request.bytes.buffer, ...(request.debug ? [request.debug.buffer] : [])]);
   setStatus('Starting…');
   updateButtons();
 });

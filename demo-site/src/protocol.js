@@ -11,6 +11,7 @@
  * @property {string[]} env `KEY=VALUE` entries
  * @property {string} stdin
  * @property {boolean} memory memory profiling (`--memory`)
+ * @property {Uint8Array} [debug] a separate file with the module's DWARF (`--debug-file`)
  */
 
 /**

@@ -9,7 +9,7 @@ import { outputRoles } from './outputs.js';
 
 /**
  * The summary fields the page reads (documented in the README's `summary.json` table).
- * @typedef {{ name: string, calls: number | null, self_ns: number, total_ns: number, self_samples: number }} FunctionRow
+ * @typedef {{ name: string, calls: number | null, self_ns: number, total_ns: number, self_samples: number, file?: string, line?: number }} FunctionRow
  * @typedef {{ functions: FunctionRow[], cpu: { samples: number, sampled_ns: number }, wall_ns: number,
  *   memory?: MemorySummary }} Summary
  * @typedef {{ allocations: number, frees: number, allocated_bytes: number, live_bytes: number, peak_live_bytes: number,
@@ -122,6 +122,8 @@ function renderTop() {
       const tr = document.createElement('tr');
       const cells = [
         f.name,
+        // Where DWARF says the function is declared: the file's last part.
+        f.file ? `${f.file.split('/').pop()}:${f.line}` : '',
         f.calls === null ? '—' : count(f.calls),
         timed ? `${ms(f.self_ns)} (${((100 * f.self_ns) / wall).toFixed(1)}%)` : '—',
         timed ? `${ms(f.total_ns)} (${((100 * f.total_ns) / wall).toFixed(1)}%)` : '—',

@@ -72,6 +72,7 @@ async function run(toolkit, request) {
   try {
     result = profile(toolkit, {
       bytes: request.bytes,
+      debug: request.debug,
       options,
       wasi,
       sampler,

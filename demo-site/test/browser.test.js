@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '../serve.js';
 import { bigModule } from './big-module.js';
 import { launch, missing } from './chromium.js';
+import { strip } from '../../polyfill-js/test/wasm-sections.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const examples = fileURLToPath(new URL('../dist/examples/', import.meta.url));
@@ -284,6 +285,28 @@ describe('the demo page in Chromium', { skip }, () => {
     const summary = await summaryOf(page);
     assert.deepEqual(summary.exit, { kind: 'exit', code: 3, message: null });
     assert.deepEqual(calls(summary), calls(nodeRun(exitWasm).summary));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a stripped module with its debug file: the top table and summary name source files', async () => {
+    const { page, errors } = await open(isolated);
+    // The Rust guest built with DWARF (tests/guests/rust/debuginfo), as a
+    // release build ships it: stripped, DWARF alongside.
+    const guest = join(repo, 'target/guests/wasm32-wasip1/release/inlined.wasm');
+    const bare = join(scratch, 'inlined.wasm');
+    writeFileSync(bare, strip(readFileSync(guest)));
+    await page.setInputFiles('#file', bare);
+    await page.setInputFiles('#debug-file', guest);
+    await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('inlined.wasm'));
+    assert.match(await runAndWait(page) ?? '', /^Done/, await page.textContent('#error') ?? '');
+    const summary = await summaryOf(page);
+    const churn = summary.functions.find((/** @type {any} */ f) => f.name === 'inlined::churn');
+    const source = readFileSync(join(repo, 'tests/guests/rust/debuginfo/src/main.rs'), 'utf8').split('\n');
+    const line = source.findIndex((l) => l.includes('fn churn(')) + 1;
+    assert.ok(churn.file.endsWith('debuginfo/src/main.rs') && churn.line === line, JSON.stringify(churn));
+    const cells = await page.$$eval('#top tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.ok(cells.some((c) => c[0] === 'inlined::churn' && c[1] === `main.rs:${line}`), JSON.stringify(cells.slice(0, 5)));
     assert.deepEqual(errors, []);
     await page.close();
   });
