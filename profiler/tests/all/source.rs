@@ -151,7 +151,7 @@ fn sample_mode_shows_inlined_functions_at_their_lines() {
         assert!(hot, "{text}");
         // go tool pprof reads the same from cpu.pb.gz: lines, and inlining.
         if let Some(go) = go() {
-            let out = Command::new(go)
+            let out = Command::new(&go)
                 .args(["tool", "pprof", "-lines", "-top"])
                 .arg(dir.join("cpu.pb.gz"))
                 .output()
@@ -169,6 +169,27 @@ fn sample_mode_shows_inlined_functions_at_their_lines() {
             assert!(
                 (decl + 1..=decl + 3).any(|l| top.contains(&format!(":{l} "))),
                 "{text}"
+            );
+            // -list shows the caller's source, its inlined call costing the
+            // most: the file is the source, not the module.
+            let list = go_pprof(
+                &go,
+                &["-list", &format!("^{caller}$")],
+                &dir.join("cpu.pb.gz"),
+            );
+            let call = std::fs::read_to_string(&source)
+                .unwrap()
+                .lines()
+                .find(|l| {
+                    l.contains(&format!("{}(", inlined.rsplit("::").next().unwrap()))
+                        && l.contains("x = ")
+                })
+                .unwrap()
+                .trim()
+                .to_string();
+            assert!(
+                list.contains(&call),
+                "-list {caller} shows `{call}`:\n{list}"
             );
         }
     }
