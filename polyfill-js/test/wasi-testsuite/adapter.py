@@ -67,7 +67,9 @@ def _unpack(params: Tuple[Any, ...]) -> Tuple[List[str], Dict[str, str], List[Tu
     first = params[0] if params else ([], {}, [])
     if hasattr(first, "args_env_dirs"):
         args, env, dirs = first.args_env_dirs()
-    elif isinstance(first, tuple):
+    elif isinstance(first, (tuple, list)) and len(first) == 3 and isinstance(first[1], dict):
+        # Packed: (args, env, dirs) as a tuple, or as the list the current
+        # runner passes; a bare args list never has a dict second.
         args, env, dirs = first
     else:
         args, env, dirs = params[0], params[1], params[2]

@@ -243,42 +243,36 @@ export class WASI {
   }
 
   /**
-   * The (buf, len) pairs of an iovec array.
+   * The first non-empty (buf, len) of an iovec array, or an empty one.
+   * Vectored reads and writes use only that buffer, as wasmtime-wasi does:
+   * guests loop for the rest, and how often they loop decides which libc
+   * paths run, so the call profile matches the native host's.
    * @private
    * @param {number} iovs
    * @param {number} count
-   * @returns {[number, number][]}
+   * @returns {[number, number]}
    */
-  iovecs(iovs, count) {
+  firstIovec(iovs, count) {
     const v = this.view();
-    /** @type {[number, number][]} */
-    const list = [];
     for (let i = 0; i < count >>> 0; i++) {
       const at = (iovs >>> 0) + i * C.SIZEOF_IOVEC;
-      list.push([v.getUint32(at, true), v.getUint32(at + 4, true)]);
+      const len = v.getUint32(at + 4, true);
+      if (len !== 0) return [v.getUint32(at, true), len];
     }
-    return list;
+    return [0, 0];
   }
 
   /**
-   * The bytes of a ciovec array, gathered.
+   * The bytes of the first non-empty ciovec (see `firstIovec`).
    * @private
    * @param {number} iovs
    * @param {number} count
    */
-  gather(iovs, count) {
-    const list = this.iovecs(iovs, count);
+  firstBytes(iovs, count) {
+    const [buf, len] = this.firstIovec(iovs, count);
     const mem = this.bytes();
-    let total = 0;
-    for (const [, len] of list) total += len;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const [buf, len] of list) {
-      if (buf + len > mem.length) fail(C.ERRNO_FAULT);
-      out.set(mem.subarray(buf, buf + len), at);
-      at += len;
-    }
-    return out;
+    if (buf + len > mem.length) fail(C.ERRNO_FAULT);
+    return mem.slice(buf, buf + len);
   }
 
   /**
@@ -562,42 +556,32 @@ export class WASI {
   /** @param {number} fd @param {number} iovs @param {number} count @param {number} nreadPtr */
   fd_read(fd, iovs, count, nreadPtr) {
     const f = this.fd(fd, C.RIGHTS_FD_READ);
-    let total = 0;
-    for (const [buf, len] of this.iovecs(iovs, count)) {
-      if (len === 0) continue;
-      const got = f.read(len);
-      this.put(buf, got);
-      total += got.length;
-      if (got.length < len) break;
-    }
-    this.view().setUint32(nreadPtr >>> 0, total, true);
+    const [buf, len] = this.firstIovec(iovs, count);
+    const got = f.read(len);
+    this.put(buf, got);
+    this.view().setUint32(nreadPtr >>> 0, got.length, true);
   }
 
   /** @param {number} fd @param {number} iovs @param {number} count @param {bigint} offset @param {number} nreadPtr */
   fd_pread(fd, iovs, count, offset, nreadPtr) {
     const f = this.fd(fd, C.RIGHTS_FD_READ | C.RIGHTS_FD_SEEK);
-    let total = 0;
-    for (const [buf, len] of this.iovecs(iovs, count)) {
-      if (len === 0) continue;
-      const got = f.pread(len, offset + BigInt(total));
-      this.put(buf, got);
-      total += got.length;
-      if (got.length < len) break;
-    }
-    this.view().setUint32(nreadPtr >>> 0, total, true);
+    const [buf, len] = this.firstIovec(iovs, count);
+    const got = f.pread(len, offset);
+    this.put(buf, got);
+    this.view().setUint32(nreadPtr >>> 0, got.length, true);
   }
 
   /** @param {number} fd @param {number} iovs @param {number} count @param {number} nwrittenPtr */
   fd_write(fd, iovs, count, nwrittenPtr) {
     const f = this.fd(fd, C.RIGHTS_FD_WRITE);
-    const n = f.write(this.gather(iovs, count));
+    const n = f.write(this.firstBytes(iovs, count));
     this.view().setUint32(nwrittenPtr >>> 0, n, true);
   }
 
   /** @param {number} fd @param {number} iovs @param {number} count @param {bigint} offset @param {number} nwrittenPtr */
   fd_pwrite(fd, iovs, count, offset, nwrittenPtr) {
     const f = this.fd(fd, C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK);
-    const n = f.pwrite(this.gather(iovs, count), offset);
+    const n = f.pwrite(this.firstBytes(iovs, count), offset);
     this.view().setUint32(nwrittenPtr >>> 0, n, true);
   }
 
