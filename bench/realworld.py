@@ -364,6 +364,10 @@ def bench_one(a, name, spec):
             res["notes"].append(failure(r, f"{name}: wprof run --mode {label} fails"))
         why = sorted({w for r in runs for w in diff(reference, r.fp)})
         res["identical"].append(f"{label}: " + ("yes" if not why else "NO (" + "; ".join(why) + ")"))
+    # Profiles of a big module run to hundreds of MB each: keep only the last
+    # warm run's of each mode (their sizes are all recorded already).
+    for r in [wc, sc] + ww[:-1] + sw[:-1]:
+        shutil.rmtree(r.dir.parent / "wprof-out", ignore_errors=True)
     ann = artifacts.glob("*.wasm")
     res["artifact_cache"] = sum(f.stat().st_size for f in ann)
     res["compile_cache"] = sum(f.stat().st_size for f in wxdg.rglob("*") if f.is_file())

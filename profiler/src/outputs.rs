@@ -80,6 +80,10 @@ fn temporary(name: &str) -> Option<&str> {
 }
 
 impl Sink for DirSink {
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        crate::runner::peak_rss_bytes()
+    }
+
     fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write + '_>> {
         Ok(Box::new(BufWriter::new(File::create(self.partial(name))?)))
     }

@@ -489,13 +489,22 @@ pub fn run(
             rec.add_host_time(node, import, ns, samples);
         }
 
-        let exit = match outcome {
+        let mut exit = match outcome {
             Ok(()) => Exit::code(0),
             Err(e) => match e.downcast::<Failed>() {
                 Ok(Failed(e)) => return Err(e),
                 Err(e) => classify(e, options.timeout_ns),
             },
         };
+        // A guest that ended on its own after its deadline, before the stop
+        // reached it, still overran.
+        if exit.kind == ExitKind::Exit
+            && options
+                .timeout_ns
+                .is_some_and(|t| (ended - started).as_nanos() as u64 > t)
+        {
+            exit = stopped(Stopped::Timeout, options.timeout_ns);
+        }
         let memory_bytes = guest
             .and_then(|g| g.get_memory(&mut store, "memory"))
             .map(|m| m.data_size(&store) as u64);
@@ -935,7 +944,7 @@ impl<'scope> Sampler<'scope> {
 
 /// Peak resident set size of this process (Linux), to show memory stays
 /// bounded on long runs.
-fn peak_rss_bytes() -> Option<u64> {
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

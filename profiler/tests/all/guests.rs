@@ -254,6 +254,40 @@ fn a_guest_blocked_in_a_host_call_is_stopped() {
     }
 }
 
+#[test]
+fn a_guest_sleeping_in_poll_oneoff_times_out() {
+    // poll_oneoff on a 30 s clock under --timeout 1: stopped, and reported
+    // as a timeout, in both modes.
+    let dir = temp_dir("sleep");
+    let wat = dir.join("sleep.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               ;; one relative clock subscription: 30 s on the monotonic clock
+               (i32.store8 (i32.const 8) (i32.const 0))
+               (i32.store (i32.const 16) (i32.const 1))
+               (i64.store (i32.const 24) (i64.const 30000000000))
+               (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+    )
+    .unwrap();
+    for mode in ["sample", "instrument"] {
+        let started = std::time::Instant::now();
+        let (out, summary, _) = run_profile(
+            &format!("sleep-{mode}"),
+            &["--mode", mode, "--timeout", "1", wat.to_str().unwrap()],
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{mode}: waited for the sleep"
+        );
+        assert_eq!(out.status.code(), Some(124), "{mode}: {}", stderr(&out));
+        assert_eq!(summary["exit"]["kind"], "timeout", "{mode}");
+    }
+}
+
 /// Runs `wat` (which waits for stdin) with `--timeout` in `mode`, stdin
 /// held open, and checks that the profile arrives anyway.
 fn blocked_read_stops(wat: &std::path::Path, out: &std::path::Path, mode: &str) {

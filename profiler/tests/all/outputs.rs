@@ -1,6 +1,8 @@
 //! The output files: folded stacks, flamegraph, pprof (read back by `wprof
 //! report` and, when installed, by `go tool pprof`).
 
+use std::path::{Path, PathBuf};
+
 use crate::support::*;
 
 fn fib_profile(test: &str) -> std::path::PathBuf {
@@ -377,12 +379,10 @@ fn instrumented_artifacts_are_cached_between_runs() {
     assert!(std::fs::read(&artifact).unwrap().starts_with(b"\0asm"));
 }
 
-#[test]
-fn deep_recursion_keeps_outputs_small() {
-    // 3000 frames of a 100-character name: one folded line per context,
-    // each as long as its stack, would be ~450 MB.
+/// A recursion 3000 deep through a function with a 100-character name,
+/// in `dir`; returns the module and the name.
+fn deep_recursion(dir: &Path) -> (PathBuf, String) {
     let name = "r".repeat(100);
-    let dir = temp_dir("deep-recursion");
     let f = dir.join("deep.wat");
     std::fs::write(
         &f,
@@ -394,6 +394,44 @@ fn deep_recursion_keeps_outputs_small() {
         ),
     )
     .unwrap();
+    (f, name)
+}
+
+#[test]
+fn peak_rss_counts_writing_the_outputs() {
+    // Rendering this profile's outputs is most of the process's memory: the
+    // summary's peak must include it (it once said 19 MB of a 51 MB peak).
+    let dir = temp_dir("rss");
+    let (f, _) = deep_recursion(&dir);
+    let out = dir.join("out");
+    let script = "import resource, subprocess, sys\n\
+                  subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+                  print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)";
+    let measured = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_wprof"), "run", "--out"])
+        .arg(&out)
+        .arg(&f)
+        .output()
+        .unwrap();
+    let peak: u64 = String::from_utf8_lossy(&measured.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let reported = summary["host_peak_rss_bytes"].as_u64().unwrap();
+    assert!(
+        reported as f64 >= 0.9 * peak as f64,
+        "summary says {reported} bytes, the process peaked at {peak}"
+    );
+}
+
+#[test]
+fn deep_recursion_keeps_outputs_small() {
+    // 3000 frames of a 100-character name: one folded line per context,
+    // each as long as its stack, would be ~450 MB.
+    let dir = temp_dir("deep-recursion");
+    let (f, name) = deep_recursion(&dir);
     let (out, summary, dir) = run_profile("deep-recursion-out", &[f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(calls(&summary, &name), Some(3000), "exact calls survive");

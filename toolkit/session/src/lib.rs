@@ -512,7 +512,7 @@ impl Session {
             });
         }
         let mut files = rec.dumps.clone();
-        let (written, failed) = outputs::write_all(&profile, sink);
+        let (written, failed) = outputs::write_all(&mut profile, sink);
         files.extend(written.into_iter().map(String::from));
         let exit_code = exit::code(&profile.exit);
         Ok(Finished {

@@ -64,6 +64,9 @@ fn heap(
 /// The pprof CPU profile, which `wprof report` reads back.
 pub const CPU_PPROF: &str = "cpu.pb.gz";
 
+/// The machine-readable summary.
+pub const SUMMARY: &str = "summary.json";
+
 /// The one table of output files, in the order they are written.
 pub const FILES: &[OutputFile] = &[
     OutputFile {
@@ -91,12 +94,6 @@ pub const FILES: &[OutputFile] = &[
         write: |p, w| folded::write(p, Weight::Calls, w),
     },
     OutputFile {
-        name: "summary.json",
-        about: "machine-readable summary (fields in the README)",
-        when: When::Always,
-        write: |p, w| summary::write(p, w),
-    },
-    OutputFile {
         name: "heap.pb.gz",
         about: "heap profile, pprof (--memory)",
         when: When::Memory,
@@ -119,6 +116,13 @@ pub const FILES: &[OutputFile] = &[
         about: "heap dump at exit, for `wprof heap show/diff` (--memory)",
         when: When::Memory,
         write: |p, w| heap(p, w, |h, w| h.write(w)),
+    },
+    // Last: its `host_peak_rss_bytes` counts writing the others.
+    OutputFile {
+        name: SUMMARY,
+        about: "machine-readable summary (fields in the README)",
+        when: When::Always,
+        write: |p, w| summary::write(p, w),
     },
 ];
 
@@ -149,6 +153,12 @@ pub trait Sink {
     }
     /// How messages name file `name` (`wprof-out/cpu.pb.gz`).
     fn path(&self, name: &str) -> String;
+    /// The host process's peak resident memory so far, when the host can
+    /// tell: asked just before the summary is written, so the number
+    /// covers rendering every other output.
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Output files kept in memory, in the order they were written (JS hosts,
@@ -208,10 +218,18 @@ pub(crate) fn put(
 /// Writes every file of the set that `profile` has. A file that cannot be
 /// written does not stop the others: returns the names written and the
 /// failures.
-pub fn write_all(profile: &Profile, sink: &mut dyn Sink) -> (Vec<&'static str>, Vec<Error>) {
+pub fn write_all(profile: &mut Profile, sink: &mut dyn Sink) -> (Vec<&'static str>, Vec<Error>) {
     let mut written = Vec::new();
     let mut failed = Vec::new();
-    for f in FILES.iter().filter(|f| f.applies(profile)) {
+    for f in FILES {
+        if !f.applies(profile) {
+            continue;
+        }
+        if f.name == SUMMARY
+            && let Some(peak) = sink.peak_rss_bytes()
+        {
+            profile.host_peak_rss_bytes = Some(peak.max(profile.host_peak_rss_bytes.unwrap_or(0)));
+        }
         match put(sink, f.name, |w| (f.write)(profile, w)) {
             Ok(()) => written.push(f.name),
             Err(e) => failed.push(e),
