@@ -89,7 +89,7 @@ pub enum Error {
 pub const MAX_DEPTH: u32 = 256;
 
 /// The frame that stands for every context deeper than [`MAX_DEPTH`].
-pub const DEEPER: &str = "[deeper]";
+pub const DEEPER: &str = wprof_profile::folded::DEEPER;
 
 /// What the host runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,6 +6,7 @@
 //!
 //! Not here: profiles of real guests (the profiler's CLI tests) and timing.
 
+mod bounds;
 mod catches;
 mod golden;
 mod profiles;
