@@ -86,3 +86,30 @@ test('write-back never follows a symlink made on the host meanwhile', () => {
     nfs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('write-back is all or nothing: a name the host refuses changes nothing', () => {
+  const tmp = nfs.mkdtempSync(path.join(os.tmpdir(), 'wprof-hostdir-atomic-'));
+  try {
+    nfs.writeFileSync(path.join(tmp, 'a.txt'), 'original');
+    nfs.writeFileSync(path.join(tmp, 'b.txt'), 'b');
+    nfs.mkdirSync(path.join(tmp, 'sub'));
+    const root = loadDirectory(tmp);
+    /** @type {File} */ (root.get('a.txt')).write(0, new TextEncoder().encode('REWRITTEN'));
+    root.unlink('b.txt');
+    root.link('c.txt', new File('c'));
+    // Built directly (the WASI layer refuses it with ENAMETOOLONG, as
+    // native does); the host refuses it too.
+    /** @type {Directory} */ (root.get('sub')).link('n'.repeat(300), new File('long'));
+    assert.throws(() => saveDirectory(root, tmp), /ENAMETOOLONG/);
+    assert.deepEqual(nfs.readdirSync(tmp).sort(), ['a.txt', 'b.txt', 'sub'], 'nothing added or removed, no staging left');
+    assert.equal(nfs.readFileSync(path.join(tmp, 'a.txt'), 'utf8'), 'original');
+    assert.deepEqual(nfs.readdirSync(path.join(tmp, 'sub')), []);
+    // Without the bad name, everything applies.
+    /** @type {Directory} */ (root.get('sub')).unlink('n'.repeat(300));
+    saveDirectory(root, tmp);
+    assert.deepEqual(nfs.readdirSync(tmp).sort(), ['a.txt', 'c.txt', 'sub']);
+    assert.equal(nfs.readFileSync(path.join(tmp, 'a.txt'), 'utf8'), 'REWRITTEN');
+  } finally {
+    nfs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -23,6 +23,8 @@ declare module 'node:fs' {
   function readFileSync(path: string | URL): Uint8Array;
   function existsSync(path: string): boolean;
   function renameSync(from: string, to: string): void;
+  function copyFileSync(from: string, to: string): void;
+  function mkdtempSync(prefix: string): string;
   function readlinkSync(path: string): string;
   function writeFileSync(path: string, data: Uint8Array): void;
   function symlinkSync(target: string, path: string): void;
@@ -34,6 +36,7 @@ declare module 'node:fs' {
 
 declare module 'node:path' {
   function join(...parts: string[]): string;
+  const sep: string;
 }
 
 declare module 'node:url' {

@@ -79,11 +79,88 @@ function load(path, seen) {
  * Applies the guest's changes to `dir` since `loadDirectory` to `hostPath`:
  * removes what the guest removed, writes what it created or modified, keeps
  * modification times. A directory that was not loaded is written out whole.
+ *
+ * All or nothing, as far as a file system allows: every change is planned
+ * and every file's new content written to a staging directory inside
+ * `hostPath` first, with the host's name limits checked, so a full disk or
+ * a name the host refuses fails before the directory changes; then the
+ * plan is applied (removals, renames, in-place copies, times).
  * @param {Directory} dir
  * @param {string} hostPath
  */
 export function saveDirectory(dir, hostPath) {
-  save(dir, hostPath, false, true);
+  /** @type {Op[]} */
+  const ops = [];
+  plan(dir, hostPath, false, true, ops);
+  if (ops.length === 0) return;
+  for (const op of ops) checkName(op.path);
+  const staging = nfs.mkdtempSync(npath.join(hostPath, '.wprof-writeback-'));
+  try {
+    ops.forEach((op, i) => {
+      if (op.kind !== 'file') return;
+      op.staged = npath.join(staging, String(i));
+      nfs.writeFileSync(op.staged, op.inode.data);
+    });
+    for (const op of ops) apply(op);
+  } finally {
+    nfs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One planned change.
+ * @typedef {{ kind: 'rm' | 'unlink-host-symlink' | 'mkdir', path: string }
+ *   | { kind: 'symlink', path: string, inode: Symlink }
+ *   | { kind: 'file', path: string, inode: File, inPlace: boolean, staged?: string }
+ *   | { kind: 'times', path: string, inode: Inode }} Op
+ */
+
+/**
+ * Refuses a path the host would: a component over 255 bytes (the limit the
+ * in-memory file system also enforces, as native WASI does).
+ * @param {string} path
+ */
+function checkName(path) {
+  for (const part of path.split(npath.sep)) {
+    if (new TextEncoder().encode(part).length > 255) {
+      throw Object.assign(new Error(`ENAMETOOLONG: name too long, write-back of '${path}'`), { code: 'ENAMETOOLONG' });
+    }
+  }
+}
+
+/** @param {Op} op */
+function apply(op) {
+  switch (op.kind) {
+    case 'rm':
+      nfs.rmSync(op.path, { recursive: true, force: true });
+      break;
+    case 'unlink-host-symlink':
+      noHostSymlink(op.path);
+      break;
+    case 'mkdir':
+      nfs.mkdirSync(op.path, { recursive: true });
+      break;
+    case 'symlink':
+      nfs.rmSync(op.path, { recursive: true, force: true });
+      nfs.symlinkSync(op.inode.target, op.path);
+      nfs.lutimesSync(op.path, seconds(op.inode.atim), seconds(op.inode.mtim));
+      break;
+    case 'file':
+      // A file the host still has keeps its inode (and so its hard links):
+      // written in place. A new one moves in from staging.
+      if (op.inPlace) {
+        noHostSymlink(op.path);
+        nfs.copyFileSync(/** @type {string} */ (op.staged), op.path);
+      } else {
+        nfs.rmSync(op.path, { recursive: true, force: true });
+        nfs.renameSync(/** @type {string} */ (op.staged), op.path);
+      }
+      setTimes(op.path, op.inode);
+      break;
+    case 'times':
+      setTimes(op.path, op.inode);
+      break;
+  }
 }
 
 /**
@@ -101,39 +178,45 @@ function noHostSymlink(path) {
 }
 
 /**
+ * Plans writing `dir` to `hostPath`, in the order the changes apply.
  * @param {Directory} dir
  * @param {string} hostPath
  * @param {boolean} fresh the host path does not hold what was loaded for `dir` (the guest created or moved it)
  * @param {boolean} root the directory the user named, symlink or not
+ * @param {Op[]} ops
  */
-function save(dir, hostPath, fresh, root) {
-  if (!root) noHostSymlink(hostPath);
-  nfs.mkdirSync(hostPath, { recursive: true });
+function plan(dir, hostPath, fresh, root, ops) {
   const before = (!fresh && loadedEntries.get(dir)) || new Map();
+  /** @type {Op[]} */
+  const mine = [];
+  if (!root) mine.push({ kind: 'unlink-host-symlink', path: hostPath });
+  mine.push({ kind: 'mkdir', path: hostPath });
   for (const [name, was] of before) {
-    if (dir.entries.get(name) !== was) nfs.rmSync(npath.join(hostPath, name), { recursive: true, force: true });
+    if (dir.entries.get(name) !== was) mine.push({ kind: 'rm', path: npath.join(hostPath, name) });
   }
+  let changes = mine.length > (root ? 1 : 2) || fresh;
+  /** @type {Op[]} */
+  const below = [];
   for (const [name, inode] of dir.entries) {
     const path = npath.join(hostPath, name);
     // The host still has this very inode under this name.
     const same = before.get(name) === inode;
     if (inode instanceof Directory) {
-      if (!same) nfs.rmSync(path, { recursive: true, force: true });
-      save(inode, path, !same, false);
-      if (!same) setTimes(path, inode);
+      if (!same) below.push({ kind: 'rm', path });
+      const sub = below.length;
+      plan(inode, path, !same, false, below);
+      if (!same) below.push({ kind: 'times', path, inode });
+      changes ||= below.length > sub || !same;
     } else if (same && !changed(inode)) {
       continue;
     } else if (inode instanceof Symlink) {
-      nfs.rmSync(path, { recursive: true, force: true });
-      nfs.symlinkSync(inode.target, path);
-      nfs.lutimesSync(path, seconds(inode.atim), seconds(inode.mtim));
+      below.push({ kind: 'symlink', path, inode });
     } else if (inode instanceof File) {
-      if (!same) nfs.rmSync(path, { recursive: true, force: true });
-      else noHostSymlink(path);
-      nfs.writeFileSync(path, inode.data);
-      setTimes(path, inode);
+      below.push({ kind: 'file', path, inode, inPlace: same });
     }
   }
+  // A directory nothing changed in (nor below) needs no operation at all.
+  if (changes || below.length > 0) ops.push(...mine, ...below);
 }
 
 /**
