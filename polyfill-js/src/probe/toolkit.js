@@ -52,6 +52,11 @@
  * @property {(wasm: Uint8Array) => string | undefined} externalDebugInfo where a module without DWARF
  *   says its DWARF is (`external_debug_info`)
  * @property {(name: string) => boolean} isOutputName a file a run writes (output or heap dump)
+ * @property {(dumps: Uint8Array[], names: string[]) => string} heapDiff `wprof heap diff` of `.wheap` dumps
+ *   (any order: taken oldest first), JSON `{dumps: [{name, reason, seq, module}], diff, text}`; `diff` is
+ *   `wprof heap diff --json`'s output, `text` what it prints; throws on a file that is not a dump
+ * @property {(bytes: Uint8Array, name: string) => string} pprofSummary the `summary.json` (JSON) of a pprof
+ *   profile (`cpu.pb.gz`) written by `wprof run`, read with the native reader; `module` is empty
  * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,
  *   location: string, cache?: { get(key: string): Uint8Array | undefined, put(key: string, bytes: Uint8Array): void },
  *   debug?: Uint8Array) => ToolkitSession} Session

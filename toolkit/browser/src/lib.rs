@@ -25,8 +25,10 @@
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wprof_instrument::abi;
-use wprof_profile::Exit;
+use wprof_profile::heap::{self, Heap};
+use wprof_profile::summary::Summary;
 use wprof_profile::values;
+use wprof_profile::{Exit, Mode, pprof};
 use wprof_session::cli::{self, Args, Host, RunOptions};
 use wprof_session::outputs::Sink;
 use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
@@ -152,6 +154,80 @@ pub fn read_module(bytes: &[u8], name: &str) -> Result<Vec<u8>, JsError> {
 #[wasm_bindgen(js_name = externalDebugInfo)]
 pub fn external_debug_info(wasm: &[u8]) -> Option<String> {
     wprof_session::module::external_debug_info(wasm)
+}
+
+/// `wprof heap diff` of `.wheap` dumps (their bytes, and their file names
+/// for messages), as JSON `{"dumps": [{"name", "reason", "seq", "module"}],
+/// "diff": Diff, "text"}`: `diff` is the CLI's `--json` output (sites ranked
+/// suspects first, then by new live bytes), `text` what it prints. Dumps are
+/// taken oldest first by their event sequence number, as a page cannot rely
+/// on the order files were picked in (the CLI makes the user order them).
+#[wasm_bindgen(js_name = heapDiff)]
+pub fn heap_diff(dumps: Vec<js_sys::Uint8Array>, names: Vec<String>) -> Result<String, JsError> {
+    let bytes: Vec<Vec<u8>> = dumps.iter().map(js_sys::Uint8Array::to_vec).collect();
+    diff_dumps(&bytes, &names)
+        .map(|v| v.to_string())
+        .map_err(|e| JsError::new(&e))
+}
+
+fn diff_dumps(dumps: &[Vec<u8>], names: &[String]) -> Result<serde_json::Value, String> {
+    if dumps.len() < 2 {
+        return Err("a heap diff needs two or more dumps".to_string());
+    }
+    let name = |i: usize| names.get(i).map_or("heap dump", String::as_str);
+    let mut heaps = dumps
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            Heap::read(b).map(|h| (name(i), h)).map_err(|e| {
+                format!(
+                    "cannot read heap dump `{}`: {}",
+                    name(i),
+                    wprof_session::error_chain(&e)
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    heaps.sort_by_key(|(_, h)| h.seq);
+    let listed = heaps
+        .iter()
+        .map(|(n, h)| serde_json::json!({ "name": n, "reason": h.reason, "seq": h.seq, "module": h.module }))
+        .collect::<Vec<_>>();
+    let heaps: Vec<Heap> = heaps.into_iter().map(|(_, h)| h).collect();
+    let d = heap::report::diff(&heaps);
+    let text = heap::report::diff_text(&heaps, &d);
+    Ok(serde_json::json!({ "dumps": listed, "diff": d, "text": text }))
+}
+
+/// The `summary.json` of a pprof profile (`cpu.pb.gz`, gzipped or not) that
+/// `wprof run` wrote, read back with the native reader, so a page can
+/// compare its own run with one made elsewhere. `name` is the file's name,
+/// for messages. The summary's `module` is empty: the reader does not take
+/// the module's name from the profile's mapping.
+#[wasm_bindgen(js_name = pprofSummary)]
+pub fn pprof_summary(bytes: &[u8], name: &str) -> Result<String, JsError> {
+    let mut profile = pprof::read(bytes, "").map_err(|e| {
+        JsError::new(&format!(
+            "`{name}` is not a pprof profile: {}",
+            wprof_session::error_chain(&e)
+        ))
+    })?;
+    // pprof has calls per context, not per function: `read` leaves every
+    // function's `calls` unset, and the summary reports calls only for
+    // counted functions. In a calls profile every function with calls in
+    // the tree was counted; host-call frames (time only) have none there and
+    // stay `null`, as in the summary `wprof run` writes.
+    // (This belongs in `pprof::read`, where `wprof report` would gain it too.)
+    if profile.mode == Mode::Instrument {
+        let stats = profile.function_stats();
+        for (f, s) in profile.functions.iter_mut().zip(&stats) {
+            if s.calls > 0 {
+                f.calls = Some(s.calls);
+            }
+        }
+    }
+    serde_json::to_string(&Summary::from_profile(&profile))
+        .map_err(|e| JsError::new(&format!("summary of `{name}`: {e}")))
 }
 
 /// Instruments a module; returns the artifact's bytes (the same bytes as
