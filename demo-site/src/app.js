@@ -3,6 +3,7 @@
 // output it reports. Profiling itself happens in run-worker.js; rendering
 // results in results.js.
 
+import { setupHeapDiff } from './heap-diff.js';
 import { compareWith, showResult, sortTop } from './results.js';
 
 /** @param {string} id */
@@ -58,7 +59,22 @@ function updateButtons() {
   stopButton.disabled = !running;
 }
 
+/** Questions awaiting the worker's answer, by id. @type {Map<number, { resolve(json: string): void, reject(e: Error): void }>} */
+const pending = new Map();
+let lastQuestion = 0;
+
+/** @type {import('./protocol.js').Ask} */
+function ask(question, transfer = []) {
+  const id = ++lastQuestion;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage(question(id), transfer);
+  });
+}
+
 function startWorker() {
+  for (const { reject } of pending.values()) reject(new Error('the worker was restarted: try again'));
+  pending.clear();
   ready = false;
   worker = new Worker('run-worker.js', { type: 'module', name: 'wprof-run' });
   worker.onmessage = (e) => onWorkerMessage(/** @type {import('./protocol.js').WorkerMessage} */ (e.data));
@@ -100,6 +116,13 @@ function onWorkerMessage(m) {
     case 'error':
       finish(m.message);
       break;
+    case 'answer': {
+      const waiting = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.error !== undefined) waiting?.reject(new Error(m.error));
+      else waiting?.resolve(m.json ?? '');
+      return;
+    }
   }
   updateButtons();
 }
@@ -202,11 +225,12 @@ for (const button of document.querySelectorAll('#top th button')) {
 const compareInput = /** @type {HTMLInputElement} */ (el('compare-file'));
 compareInput.addEventListener('change', () => {
   const file = compareInput.files?.[0];
-  if (file) compareWith(file);
+  if (file) compareWith(file, ask);
   // Loading the same file again (after another run) must fire again.
   compareInput.value = '';
 });
 
+setupHeapDiff(ask);
 startWorker();
 fetch('examples/index.json')
   .then((r) => (r.ok ? r.json() : []))

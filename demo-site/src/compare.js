@@ -1,5 +1,6 @@
 // "Compare with the server": the page's profile beside one written by
-// `wprof run` (or any wprof host) for the same module, and what differs —
+// `wprof run` (or any wprof host) for the same module — its summary.json, or
+// its cpu.pb.gz summarised by the toolkit's pprof reader — and what differs —
 // which functions gained or lost calls, and how each one's share of the
 // sampled time moved. Calls are exact on every host, so any call
 // difference is real; time shares differ by engine and machine.
@@ -22,7 +23,7 @@ export function readSummary(text, fileName) {
   try {
     data = JSON.parse(text);
   } catch {
-    throw new Error(`${fileName} is not JSON: load the summary a wprof run wrote`);
+    throw new Error(`${fileName} is not JSON or pprof: load the summary.json or cpu.pb.gz a wprof run wrote`);
   }
   if (!data || !Array.isArray(data.functions) || data.functions.some((/** @type {any} */ f) => typeof f?.name !== 'string')) {
     throw new Error(`${fileName} is not a wprof summary (it has no \`functions\` list)`);

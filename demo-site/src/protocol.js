@@ -15,12 +15,30 @@
  */
 
 /**
+ * Page → worker: a question for the toolkit, answered by an `answer` with
+ * the same `id` (the wasm stays off the main thread; quick next to a run).
+ * `heap-diff`: `wprof heap diff` of `.wheap` dumps (the toolkit's `heapDiff`);
+ * `pprof-summary`: the summary of a `cpu.pb.gz` (`pprofSummary`).
+ * @typedef {{ type: 'heap-diff', id: number, dumps: { name: string, bytes: Uint8Array }[] }
+ *   | { type: 'pprof-summary', id: number, name: string, bytes: Uint8Array }} Question
+ */
+
+/** @typedef {RunRequest | Question} PageMessage */
+
+/**
+ * How the page asks its worker a question: the question for an id, and
+ * buffers to transfer. Resolves with the answer's JSON, rejects with its error.
+ * @typedef {(question: (id: number) => Question, transfer?: Transferable[]) => Promise<string>} Ask
+ */
+
+/**
  * Worker → page.
  * @typedef {{ type: 'ready' }
  *   | { type: 'progress', stage: string }
  *   | { type: 'output', stream: 'stdout' | 'stderr', bytes: Uint8Array }
  *   | { type: 'done', result: RunResult }
- *   | { type: 'error', message: string }} WorkerMessage
+ *   | { type: 'error', message: string }
+ *   | { type: 'answer', id: number, json?: string, error?: string }} WorkerMessage
  */
 
 /**

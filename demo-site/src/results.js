@@ -5,6 +5,8 @@
 // under the name `wprof run` gives it.
 
 import { compare, readSummary, verdict } from './compare.js';
+import { bytes, count, ms } from './format.js';
+import { showRunDumps } from './heap-diff.js';
 import { outputRoles } from './outputs.js';
 
 /**
@@ -36,13 +38,6 @@ function el(id) {
   return e;
 }
 
-/** @param {number} n */
-const count = (n) => n.toLocaleString('en-US');
-/** A duration in the unit that keeps it readable (GC pauses are ns, runs seconds). @param {number} ns */
-const ms = (ns) =>
-  ns < 1e3 ? `${Math.round(ns)} ns` : ns < 1e6 ? `${(ns / 1e3).toFixed(1)} µs` : `${(ns / 1e6).toFixed(ns < 1e7 ? 3 : 1)} ms`;
-/** @param {number} b */
-const bytes = (b) => (b < 1024 ? `${b} B` : b < 1 << 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
 
 /** The sort of the top table, kept across runs. @type {'calls' | 'self' | 'total' | null} */
 let sortBy = null;
@@ -55,7 +50,7 @@ let shown = null;
 export function showResult(result) {
   for (const url of urls) URL.revokeObjectURL(url);
   urls = [];
-  const { summary: summaryFile, flamegraph, memory } = outputRoles(result.files);
+  const { summary: summaryFile, flamegraph, memory, dumps } = outputRoles(result.files);
   /** @type {Summary | null} */
   const summary = summaryFile ? JSON.parse(new TextDecoder().decode(summaryFile[1])) : null;
   shown = summary;
@@ -80,6 +75,7 @@ export function showResult(result) {
   sortBy = sortBy ?? (sampled ? 'self' : 'calls');
   renderTop();
   renderMemory(summary?.memory, memory);
+  showRunDumps(dumps);
 
   const list = el('downloads');
   list.replaceChildren(
@@ -188,16 +184,25 @@ function renderMemory(m, svgs) {
 }
 
 /**
- * Shows the differential view against a loaded summary file.
+ * Shows the differential view against a loaded `summary.json`, or a
+ * `cpu.pb.gz` (pprof, gzipped or not) whose summary the toolkit makes.
  * @param {File} file
+ * @param {import('./protocol.js').Ask} ask
  */
-export async function compareWith(file) {
+export async function compareWith(file, ask) {
   const status = el('compare-status');
   const table = el('compare');
   if (!shown) return;
+  status.className = '';
+  status.textContent = `Reading ${file.name}…`;
   let there;
   try {
-    there = readSummary(await file.text(), file.name);
+    const data = new Uint8Array(await file.arrayBuffer());
+    const pprof = (data[0] === 0x1f && data[1] === 0x8b) || /\.(pb|pprof)$/.test(file.name);
+    const text = pprof
+      ? await ask((id) => ({ type: 'pprof-summary', id, name: file.name, bytes: data }), [data.buffer])
+      : new TextDecoder().decode(data);
+    there = readSummary(text, file.name);
   } catch (e) {
     table.hidden = true;
     status.className = 'error';

@@ -28,8 +28,9 @@ toolkit.then(
 );
 
 scope.onmessage = async (/** @type {MessageEvent} */ e) => {
-  /** @type {import('./protocol.js').RunRequest} */
+  /** @type {import('./protocol.js').PageMessage} */
   const request = e.data;
+  if (request.type !== 'run') return answer(await toolkit, request);
   try {
     await run(await toolkit, request);
   } catch (err) {
@@ -38,6 +39,23 @@ scope.onmessage = async (/** @type {MessageEvent} */ e) => {
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 };
+
+/**
+ * Answers a question with the toolkit's JSON, or the message of what it threw.
+ * @param {import('./vendor/profiler/src/probe/toolkit.js').Toolkit} toolkit
+ * @param {import('./protocol.js').Question} q
+ */
+function answer(toolkit, q) {
+  try {
+    const json =
+      q.type === 'heap-diff'
+        ? toolkit.heapDiff(q.dumps.map((d) => d.bytes), q.dumps.map((d) => d.name))
+        : toolkit.pprofSummary(q.bytes, q.name);
+    post({ type: 'answer', id: q.id, json });
+  } catch (err) {
+    post({ type: 'answer', id: q.id, error: err instanceof Error ? err.message : String(err) });
+  }
+}
 
 /**
  * @param {import('./vendor/profiler/src/probe/toolkit.js').Toolkit} toolkit

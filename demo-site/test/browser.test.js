@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '../serve.js';
 import { bigModule } from './big-module.js';
@@ -198,25 +199,38 @@ describe('the demo page in Chromium', { skip }, () => {
       assert.ok(!process.env.WPROF_REQUIRE_BROWSER, `${wprof} is missing: cargo build --release -p wprof`);
       return t.skip(`${wprof} is missing`);
     }
-    /** @param {string} module */
+    /** `wprof run` of `module`: its summary.json and cpu.pb.gz. @param {string} module */
     const native = (module) => {
       const out = join(scratch, `native-${Math.random().toString(36).slice(2)}`);
       const r = spawnSync(wprof, ['run', '--out', out, module], { encoding: 'utf8' });
       assert.ok(existsSync(join(out, 'summary.json')), `wprof run wrote no summary:\n${r.stderr}`);
-      return join(out, 'summary.json');
+      return { summary: join(out, 'summary.json'), pprof: join(out, 'cpu.pb.gz') };
+    };
+    /** Loads `file` into the compare view; its verdict or error. @param {import('playwright-core').Page} page @param {string} file */
+    const compareWith = async (page, file) => {
+      // The page says it is reading as the file input fires, and replaces that with the outcome.
+      await page.setInputFiles('#compare-file', file);
+      await page.waitForFunction(() => !/^Reading /.test(document.getElementById('compare-status')?.textContent ?? 'Reading '));
+      return page.textContent('#compare-status');
     };
     const { page, errors } = await open(isolated);
     await runExample(page, 'calls.wasm');
-    await page.setInputFiles('#compare-file', native(join(examples, 'calls.wasm')));
-    await page.waitForFunction(() => document.getElementById('compare-status')?.textContent !== '');
-    const same = await page.textContent('#compare-status');
-    assert.match(same ?? '', /^\d+ functions in both, 0 with different call counts, 0 only here, 0 only in the loaded profile\.$/);
+    const server = native(join(examples, 'calls.wasm'));
+    const same = /^\d+ functions in both, 0 with different call counts, 0 only here, 0 only in the loaded profile\.$/;
+    assert.match(await compareWith(page, server.summary) ?? '', same);
     assert.equal(await page.isVisible('#compare'), true);
     assert.equal(await page.$$eval('#compare tr.changed', (rows) => rows.length), 0);
 
+    // The run's cpu.pb.gz (pprof) instead, read by the toolkit: the same verdict and the same rows' calls.
+    const rows = () => page.$$eval('#compare tbody tr', (trs) => trs.map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent)));
+    const bySummary = await rows();
+    assert.match(await compareWith(page, server.pprof) ?? '', same);
+    assert.equal(await page.$$eval('#compare tr.changed', (rows) => rows.length), 0);
+    assert.deepEqual((await rows()).sort(), bySummary.sort(), 'the same functions and calls from summary.json and cpu.pb.gz');
+    await page.screenshot({ path: join(shots, 'compare-pprof.png'), fullPage: true });
+
     // Another module: differences, most different first, and the page says it is another module.
-    await page.setInputFiles('#compare-file', native(join(examples, 'callheavy.wasm')));
-    await page.waitForFunction((was) => document.getElementById('compare-status')?.textContent !== was, same);
+    await compareWith(page, native(join(examples, 'callheavy.wasm')).summary);
     assert.match(await page.textContent('#compare-status') ?? '', /[1-9]\d* with different call counts.*Note: it profiles callheavy\.wasm, this run calls\.wasm/);
     const top = await page.$eval('#compare tbody tr', (tr) => [...tr.children].map((td) => td.textContent));
     assert.deepEqual(top.slice(0, 4), ['callheavy::fib', '—', '7,049,155', '−7,049,155']);
@@ -224,9 +238,12 @@ describe('the demo page in Chromium', { skip }, () => {
     // Not a summary: a clear error, not a console exception.
     const bogus = join(scratch, 'bogus.json');
     writeFileSync(bogus, '{"hello": 1}');
-    await page.setInputFiles('#compare-file', bogus);
-    await page.waitForFunction(() => /^error:/.test(document.getElementById('compare-status')?.textContent ?? ''));
-    assert.match(await page.textContent('#compare-status') ?? '', /bogus\.json is not a wprof summary/);
+    assert.match(await compareWith(page, bogus) ?? '', /^error: bogus\.json is not a wprof summary/);
+    // Gzip that is not a profile: the toolkit's reader says so.
+    const junk = join(scratch, 'junk.pb.gz');
+    writeFileSync(junk, gzipSync('not a profile'));
+    assert.match(await compareWith(page, junk) ?? '', /^error: `junk\.pb\.gz` is not a pprof profile/);
+    assert.equal(await page.isHidden('#compare'), true);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -398,6 +415,73 @@ describe('the demo page in Chromium', { skip }, () => {
     assert.equal(summary.memory.live_bytes, node.summary.memory.live_bytes, 'live bytes as in Node');
     assert.equal(summary.memory.allocations, node.summary.memory.allocations, 'allocations as in Node');
     await page.screenshot({ path: join(shots, 'results-memory.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("heap-dump diff: the leak against an earlier run's dump names the leaking site first, as `wprof heap diff`", async (t) => {
+    const { page, errors } = await open(isolated);
+    const has = await page.$$eval('#example option', (os) => os.some((o) => /** @type {HTMLOptionElement} */ (o).value === 'leak.wasm'));
+    if (!has) return t.skip('the AssemblyScript example was not built (no assemblyscript in node_modules)');
+    // leak.wasm takes no input. A copy with REQUESTS = 10000 instead of
+    // 20000 (both `i32.const 20000`s patched, same length) does what the full
+    // run does up to halfway, so its exit dump is an earlier dump of the full
+    // run: blocks match by event number, and the allocator is deterministic.
+    const full = readFileSync(join(examples, 'leak.wasm'));
+    const from = Buffer.from([0x41, 0xa0, 0x9c, 0x01]);
+    const to = Buffer.from([0x41, 0x90, 0xce, 0x00]);
+    const half = Buffer.from(full);
+    let at = -1;
+    let patched = 0;
+    while ((at = half.indexOf(from, at + 1)) >= 0) to.copy(half, at), patched++;
+    assert.equal(patched, 2, 'leak.wasm has the loop bound and the printed count as i32.const 20000');
+    const halfPath = join(scratch, 'leak-10000.wasm');
+    writeFileSync(halfPath, half);
+
+    await page.setInputFiles('#file', halfPath);
+    await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('leak-10000.wasm'));
+    await page.check('#memory');
+    assert.match(await runAndWait(page) ?? '', /^Done/, await page.textContent('#error') ?? '');
+    assert.equal(await page.textContent('#stdout'), 'handled 10000 requests, checksum -1089887296\n');
+    // Its own dump is listed; one dump is not a diff.
+    assert.deepEqual(await page.$$eval('#heap-dumps li', (lis) => lis.map((li) => li.textContent?.replace(/ \(.*/, ''))), [" this run's heap-exit.wheap"]);
+    assert.match(await page.textContent('#heap-diff-status') ?? '', /^Load another dump/);
+    const earlierDir = join(scratch, 'earlier');
+    mkdirSync(earlierDir, { recursive: true });
+    const earlier = join(earlierDir, 'heap-exit.wheap');
+    writeFileSync(earlier, await download(page, 'heap-exit.wheap'));
+
+    await runExample(page, 'leak.wasm');
+    await page.setInputFiles('#heap-files', earlier);
+    await page.waitForFunction(() => !document.getElementById('heap-diff')?.hidden);
+    assert.match(await page.textContent('#heap-diff-status') ?? '',
+      /^Oldest first: heap-exit\.wheap \(exit, event [\d,]+\) → this run's heap-exit\.wheap \(exit, event [\d,]+\)\.$/);
+    const rows = await page.$$eval('#heap-diff tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    assert.deepEqual(rows[0].slice(0, 3), ['1', '~start;tests/guests/as/leak/rememberRequest', 'as-unmanaged']);
+    assert.equal(rows[0][4], '10,001', 'the 10,000 requests of the second half, and the closing rememberRequest(-1)');
+    assert.equal(rows[0][8], 'suspect');
+    assert.match(await page.textContent('#heap-diff-alarm') ?? '', /rememberRequest/);
+    const text = await page.textContent('#heap-diff-text');
+    assert.match(text ?? '', /\n {2}1 .*leak\/rememberRequest \[as-unmanaged\] {2}SUSPECT\n/);
+    const wprof = join(repo, 'target/release/wprof');
+    if (existsSync(wprof)) {
+      const latest = join(scratch, 'latest.wheap');
+      writeFileSync(latest, await download(page, 'heap-exit.wheap'));
+      const r = spawnSync(wprof, ['heap', 'diff', earlier, latest], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(text, r.stdout, 'the page shows what `wprof heap diff` prints for the same dumps');
+    }
+    await page.screenshot({ path: join(shots, 'heap-diff.png'), fullPage: true });
+
+    // Not a dump: the toolkit's reader names it; forgetting loaded dumps clears the diff.
+    const bogus = join(scratch, 'bogus.wheap');
+    writeFileSync(bogus, '{"format": "nope"}');
+    await page.setInputFiles('#heap-files', bogus);
+    await page.waitForFunction(() => /^error:/.test(document.getElementById('heap-diff-status')?.textContent ?? ''));
+    assert.match(await page.textContent('#heap-diff-status') ?? '', /^error: cannot read heap dump `bogus\.wheap`: .*not a wprof heap dump/);
+    assert.equal(await page.isHidden('#heap-diff'), true);
+    await page.click('#heap-clear');
+    assert.match(await page.textContent('#heap-diff-status') ?? '', /^Load another dump/);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -1,0 +1,14 @@
+// Numbers as the page shows them.
+
+/** @param {number} n */
+export const count = (n) => n.toLocaleString('en-US');
+
+/** A duration in the unit that keeps it readable (GC pauses are ns, runs seconds). @param {number} ns */
+export const ms = (ns) =>
+  ns < 1e3 ? `${Math.round(ns)} ns` : ns < 1e6 ? `${(ns / 1e3).toFixed(1)} µs` : `${(ns / 1e6).toFixed(ns < 1e7 ? 3 : 1)} ms`;
+
+/** @param {number} b */
+export const bytes = (b) => (b < 1024 ? `${b} B` : b < 1 << 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / (1 << 20)).toFixed(1)} MiB`);
+
+/** A change in bytes, always signed. @param {number} b */
+export const signedBytes = (b) => (b < 0 ? `−${bytes(-b)}` : `+${bytes(b)}`);
