@@ -28,7 +28,7 @@ use wprof_instrument::abi;
 use wprof_profile::heap::{self, Heap};
 use wprof_profile::summary::Summary;
 use wprof_profile::values;
-use wprof_profile::{Exit, Mode, pprof};
+use wprof_profile::{Exit, pprof};
 use wprof_session::cli::{self, Args, Host, RunOptions};
 use wprof_session::outputs::Sink;
 use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
@@ -206,26 +206,12 @@ fn diff_dumps(dumps: &[Vec<u8>], names: &[String]) -> Result<serde_json::Value, 
 /// the module's name from the profile's mapping.
 #[wasm_bindgen(js_name = pprofSummary)]
 pub fn pprof_summary(bytes: &[u8], name: &str) -> Result<String, JsError> {
-    let mut profile = pprof::read(bytes, "").map_err(|e| {
+    let profile = pprof::read(bytes, name).map_err(|e| {
         JsError::new(&format!(
             "`{name}` is not a pprof profile: {}",
             wprof_session::error_chain(&e)
         ))
     })?;
-    // pprof has calls per context, not per function: `read` leaves every
-    // function's `calls` unset, and the summary reports calls only for
-    // counted functions. In a calls profile every function with calls in
-    // the tree was counted; host-call frames (time only) have none there and
-    // stay `null`, as in the summary `wprof run` writes.
-    // (This belongs in `pprof::read`, where `wprof report` would gain it too.)
-    if profile.mode == Mode::Instrument {
-        let stats = profile.function_stats();
-        for (f, s) in profile.functions.iter_mut().zip(&stats) {
-            if s.calls > 0 {
-                f.calls = Some(s.calls);
-            }
-        }
-    }
     serde_json::to_string(&Summary::from_profile(&profile))
         .map_err(|e| JsError::new(&format!("summary of `{name}`: {e}")))
 }

@@ -339,7 +339,15 @@ pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
     } else {
         Mode::Sample
     };
-    let mut profile = Profile::new(module, mode);
+    // The module the profile names (its mapping, as `encode` writes it),
+    // else what the caller calls it.
+    let named = p
+        .mapping
+        .first()
+        .map(|m| s(m.filename))
+        .transpose()?
+        .filter(|n| !n.is_empty());
+    let mut profile = Profile::new(named.unwrap_or(module), mode);
     profile.wall_ns = p.duration_nanos.max(0) as u64;
     profile.interval_ns = p.period.max(0) as u64;
     let mut func_ids: HashMap<u64, u32> = HashMap::new();
@@ -378,6 +386,16 @@ pub fn read(bytes: &[u8], module: &str) -> Result<Profile, Error> {
         n.calls += v(calls_ix);
         n.samples += v(samples_ix);
         n.self_ns += v(ns_ix);
+    }
+    // A calls profile counted every function it has calls for; host-call
+    // frames (time only) have none and stay uncounted, as written.
+    if calls_ix.is_some() {
+        let stats = profile.function_stats();
+        for (f, s) in profile.functions.iter_mut().zip(&stats) {
+            if s.calls > 0 {
+                f.calls = Some(s.calls);
+            }
+        }
     }
     Ok(profile)
 }

@@ -339,6 +339,11 @@ impl Session {
                     None => {
                         let mut opts = wprof_instrument::Options::default();
                         opts.memory = memory;
+                        // The run reads source locations from the original
+                        // (into the manifest); rewriting the artifact's own
+                        // DWARF for debuggers is `wprof instrument`'s job and
+                        // cost a quarter of the time and memory on yosys.
+                        opts.keep_dwarf = false;
                         opts.debug = debug.map(Arc::from);
                         let out = wprof_instrument::instrument(&wasm, &opts)
                             .map_err(Error::Instrument)?;

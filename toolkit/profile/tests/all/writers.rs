@@ -82,6 +82,22 @@ fn cpu_outputs(dir: &str, p: &Profile) {
         };
         assert_eq!(folded::lines(&back, weight), expected, "{weight:?}");
     }
+    // The module it names, and which functions were counted (pprof has
+    // calls per context: a function's exact total survives unless the tree
+    // overflowed under it).
+    let back = pprof::read(&pb, "the file name").unwrap();
+    assert_eq!(back.module, p.module);
+    let counted = |p: &wprof_profile::Profile| -> Vec<(String, bool)> {
+        let s = wprof_profile::summary::Summary::from_profile(p);
+        let mut v: Vec<_> = s
+            .functions
+            .into_iter()
+            .map(|f| (f.name, f.calls.is_some()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(counted(&back), counted(p));
 }
 
 #[test]
