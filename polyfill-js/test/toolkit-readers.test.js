@@ -111,7 +111,7 @@ test("pprofSummary gives a cpu.pb.gz its run's per-function calls", () => {
     assert.deepEqual(calls(back), calls(summary), `${dir}: calls`);
     assert.deepEqual(back.functions.map((/** @type {any} */ f) => f.name).sort(), summary.functions.map((/** @type {any} */ f) => f.name).sort(),
       `${dir}: the same functions, host calls (no calls) included`);
-    assert.equal(back.module, '', 'pprof does not name the module to the reader');
+    assert.equal(back.module, summary.module, 'the module the pprof mapping names');
     assert.equal(back.mode, 'instrument');
   }
   assert.throws(() => toolkit.pprofSummary(new TextEncoder().encode('{"functions": []}'), 'summary.json'),
