@@ -484,6 +484,9 @@ pub fn run(
         for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
             rec.add_context_time(node as u32, ns, samples);
         }
+        for (&node, &(ns, samples)) in &seen.truncated {
+            rec.add_context_time(node, ns, samples);
+        }
         rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
         for (&(node, import), &(ns, samples)) in &seen.host {
             rec.add_host_time(node, import, ns, samples);
@@ -793,6 +796,9 @@ impl Abandoned<'_, '_> {
         for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
             rec.add_context_time(node as u32, ns, samples);
         }
+        for (&node, &(ns, samples)) in &seen.truncated {
+            rec.add_context_time(node, ns, samples);
+        }
         rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
         for (&(node, import), &(ns, samples)) in &seen.host {
             rec.add_host_time(node, import, ns, samples);
@@ -847,6 +853,8 @@ struct Samples {
     host: std::collections::HashMap<(u32, u32), (u64, u64)>,
     /// Signal sampling: stacks.
     stacks: Stacks,
+    /// In calls the full tree could not place, by `node | TRUNCATED_BIT`.
+    truncated: std::collections::HashMap<u32, (u64, u64)>,
 }
 
 impl Samples {
@@ -860,6 +868,8 @@ impl Samples {
             &mut self.probe
         } else if let Some(import) = word.host_call() {
             self.host.entry((node, import)).or_insert((0, 0))
+        } else if node & abi::TRUNCATED_BIT != 0 {
+            self.truncated.entry(node).or_insert((0, 0))
         } else {
             let i = node as usize;
             if self.contexts.len() <= i {

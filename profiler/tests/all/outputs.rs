@@ -454,3 +454,37 @@ fn deep_recursion_keeps_outputs_small() {
         assert!(size < 5 << 20, "{file} is {size} bytes");
     }
 }
+
+#[test]
+fn a_full_tree_cuts_stacks_below_their_prefix() {
+    // fib(20) through a 16-context tree: most calls find it full. They sit
+    // in `[truncated]` frames under the contexts that made them (here
+    // `fib::main`), not at the root, and their time goes there too.
+    let guest = rust_guest("fib");
+    let (out, summary, dir) = run_profile(
+        "truncated-prefix",
+        &["--max-contexts", "16", guest.to_str().unwrap(), "--", "20"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        calls(&summary, "fib::fib"),
+        Some(21891),
+        "exact calls survive"
+    );
+    let truncated = summary["contexts"]["truncated_calls"].as_u64().unwrap();
+    assert!(truncated > 20_000, "{summary}");
+    let folded = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
+    let cut: Vec<(&str, u64)> = folded
+        .lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(stack, _)| stack.ends_with("[truncated]"))
+        .map(|(stack, n)| (stack, n.parse().unwrap()))
+        .collect();
+    assert_eq!(cut.iter().map(|c| c.1).sum::<u64>(), truncated, "{folded}");
+    let (heaviest, _) = cut.iter().max_by_key(|c| c.1).unwrap();
+    assert!(heaviest.ends_with(";fib::main;[truncated]"), "{heaviest}");
+    assert!(
+        !folded.lines().any(|l| l.starts_with("[truncated] ")),
+        "{folded}"
+    );
+}

@@ -109,8 +109,14 @@ pub mod runtime_exports {
 
 /// Tree node reserved for the root (no function).
 pub const ROOT_NODE: u32 = 0;
-/// Tree node that absorbs calls once the tree is full.
+/// Tree node reserved for calls the full tree cannot place (kept for the
+/// layout; such calls now run under [`TRUNCATED_BIT`] contexts).
 pub const OVERFLOW_NODE: u32 = 1;
+/// Set in a current-context value `node | TRUNCATED_BIT`: a call the full
+/// tree could not place, under context `node`. Profiles show it as a
+/// `[truncated]` frame under that context's stack. ([`PROBE_CONTEXT`] has
+/// the bit too: hosts test for it first.)
+pub const TRUNCATED_BIT: u32 = 0x8000_0000;
 /// Value of the current-context word while the probe runtime's `enter`
 /// runs: samples that read it measure the probes' own cost.
 pub const PROBE_CONTEXT: u32 = u32::MAX - 1;
@@ -208,8 +214,10 @@ pub struct RuntimeTree {
     pub nodes: Vec<(u32, u32, u64)>,
     /// Exact calls per function id.
     pub calls_by_fid: Vec<u64>,
-    /// Calls that found the tree full (counted on the overflow node).
+    /// Calls that found the tree full.
     pub overflow: u64,
+    /// The same calls by the context they were made under: `(node, calls)`.
+    pub truncated: Vec<(u32, u64)>,
 }
 
 /// The runtime's exported globals, as read by the host after a run.
@@ -303,9 +311,25 @@ pub fn read_tree(
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
         .collect();
+    // Per-parent overflow counters follow the per-function ones; only a
+    // full tree wrote any.
+    let truncated = if overflow == 0 {
+        Vec::new()
+    } else {
+        slice(
+            flat_base as usize + n_funcs as usize * 8,
+            node_count as usize * 8,
+        )?
+        .chunks_exact(8)
+        .enumerate()
+        .map(|(node, c)| (node as u32, u64::from_le_bytes(c.try_into().unwrap())))
+        .filter(|&(_, calls)| calls > 0)
+        .collect()
+    };
     Ok(RuntimeTree {
         nodes,
         calls_by_fid,
         overflow,
+        truncated,
     })
 }

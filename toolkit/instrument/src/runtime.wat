@@ -48,6 +48,9 @@
   ;; Address of a copy of `overflow` in memory, so a host thread that cannot
   ;; read the globals (the guest still runs) reads the whole state there.
   (global $overflow_addr (export "overflow_addr") i32 (i32.const 8))
+  ;; Calls the full tree could not place, per parent context (u64 each, one
+  ;; per node, after the per-function counters).
+  (global $overflow_base (mut i32) (i32.const 0))
 
   ;; init(n_funcs, node_cap): size the tables. node_cap is rounded up to a
   ;; power of two; the hash table has twice as many slots (load <= 0.5).
@@ -67,8 +70,10 @@
       (i32.add (global.get $nodes_base) (i32.shl (local.get $cap) (i32.const 4))))
     (global.set $flat_base
       (i32.add (global.get $hash_base) (i32.shl (local.get $slots) (i32.const 2))))
-    (local.set $end
+    (global.set $overflow_base
       (i32.add (global.get $flat_base) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $end
+      (i32.add (global.get $overflow_base) (i32.shl (local.get $cap) (i32.const 3))))
     (local.set $pages
       (i32.sub
         (i32.shr_u (i32.add (local.get $end) (i32.const 65535)) (i32.const 16))
@@ -154,9 +159,16 @@
         (then
           (if (i32.ge_u (global.get $node_count) (global.get $node_cap))
             (then
+              ;; The tree is full: the call runs in "a call under prev that
+              ;; has no context of its own" (prev with the high bit set), so
+              ;; its stack keeps prev's prefix, and it is counted on prev.
               (global.set $overflow (i64.add (global.get $overflow) (i64.const 1)))
               (i64.store (global.get $overflow_addr) (global.get $overflow))
-              (i32.store (global.get $cur_addr) (i32.const 1))
+              (local.set $slot
+                (i32.add (global.get $overflow_base)
+                  (i32.shl (i32.and (local.get $prev) (i32.const 0x7fffffff)) (i32.const 3))))
+              (i64.store (local.get $slot) (i64.add (i64.load (local.get $slot)) (i64.const 1)))
+              (i32.store (global.get $cur_addr) (i32.or (local.get $prev) (i32.const 0x80000000)))
               (return (local.get $prev))))
           (local.set $n (global.get $node_count))
           (global.set $node_count (i32.add (local.get $n) (i32.const 1)))

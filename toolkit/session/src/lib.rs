@@ -633,16 +633,41 @@ impl Session {
             };
             map[i] = node;
             let n = &mut profile.tree.nodes[node as usize];
-            n.calls += if overflow { tree.overflow } else { calls };
+            // Calls the full tree could not place are under the context
+            // that made them (below), not at the reserved overflow node.
+            n.calls += if overflow { 0 } else { calls };
             n.self_ns += time.get(i).copied().unwrap_or(0);
             n.samples += samples.get(i).copied().unwrap_or(0);
+        }
+        // A `[truncated]` frame under the context they were made in keeps
+        // their stack's prefix.
+        let truncated_under = |profile: &mut Profile, node: u32| {
+            let parent = map.get(node as usize).copied().unwrap_or(ROOT);
+            profile.tree.child(parent, truncated)
+        };
+        for &(node, calls) in &tree.truncated {
+            let n = truncated_under(&mut profile, node);
+            profile.tree.nodes[n as usize].calls += calls;
+        }
+        let mut truncated_time: Vec<_> = rec.truncated_time.iter().collect();
+        truncated_time.sort_unstable();
+        for (&node, &(ns, samples)) in truncated_time {
+            let n = truncated_under(&mut profile, node);
+            let n = &mut profile.tree.nodes[n as usize];
+            n.self_ns += ns;
+            n.samples += samples;
         }
         let mut host_frames = std::collections::HashMap::new();
         let mut host_time: Vec<_> = rec.host_time.iter().collect();
         host_time.sort_unstable_by_key(|(k, _)| **k);
         for (&(node, import), &(ns, samples)) in host_time {
-            let Some(&parent) = map.get(node as usize) else {
-                continue;
+            let parent = if node & abi::TRUNCATED_BIT != 0 {
+                truncated_under(&mut profile, node & !abi::TRUNCATED_BIT)
+            } else {
+                let Some(&parent) = map.get(node as usize) else {
+                    continue;
+                };
+                parent
             };
             let func = *host_frames
                 .entry(import)
@@ -743,7 +768,16 @@ impl Session {
         let mem = rec.memory.as_ref()?;
         let resolve = |node: u32| -> Vec<String> {
             let mut frames = Vec::new();
-            let mut n = node;
+            // An allocation in a call the full tree could not place.
+            let cut = node != abi::PROBE_CONTEXT && node & abi::TRUNCATED_BIT != 0;
+            if cut {
+                frames.push("[truncated]".to_string());
+            }
+            let mut n = if cut {
+                node & !abi::TRUNCATED_BIT
+            } else {
+                node
+            };
             // Parents come before children, so this walk ends at the root.
             while n != abi::ROOT_NODE && (n as usize) < tree.nodes.len() {
                 let (parent, fid, _) = tree.nodes[n as usize];

@@ -187,6 +187,9 @@ pub struct Recording {
     pub(crate) host_time: HashMap<(u32, u32), (u64, u64)>,
     /// How samples were taken, and what that cost the guest.
     pub(crate) sampler: wprof_profile::Sampler,
+    /// Instrument mode: time and samples in calls the full tree could not
+    /// place, by the context they were made under.
+    pub(crate) truncated_time: HashMap<u32, (u64, u64)>,
 }
 
 impl Recording {
@@ -210,6 +213,7 @@ impl Recording {
             probe_time: (0, 0),
             host_time: HashMap::new(),
             sampler: wprof_profile::Sampler::default(),
+            truncated_time: HashMap::new(),
         }
     }
 
@@ -248,6 +252,13 @@ impl Recording {
         if node == wprof_instrument::abi::PROBE_CONTEXT {
             self.probe_time.0 += ns;
             self.probe_time.1 += samples;
+            return;
+        }
+        if node & wprof_instrument::abi::TRUNCATED_BIT != 0 {
+            let under = node & !wprof_instrument::abi::TRUNCATED_BIT;
+            let e = self.truncated_time.entry(under).or_default();
+            e.0 += ns;
+            e.1 += samples;
             return;
         }
         let i = node as usize;
