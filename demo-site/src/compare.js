@@ -66,8 +66,10 @@ export function compare(here, there) {
 export function verdict(rows, here, there) {
   const both = rows.filter((r) => r.here && r.there).length;
   const differ = rows.filter((r) => r.dCalls !== null && r.dCalls !== 0).length;
-  const onlyHere = rows.filter((r) => !r.there).length;
-  const onlyThere = rows.filter((r) => !r.here).length;
+  // Counted functions only: a time-only frame (a host call such as
+  // fd_write) is in a profile only when a sample happened to land in it.
+  const onlyHere = rows.filter((r) => !r.there && r.here?.calls != null).length;
+  const onlyThere = rows.filter((r) => !r.here && r.there?.calls != null).length;
   const base = (/** @type {string | undefined} */ m) => (m ?? '').split(/[\\/]/).pop();
   const other = base(there.module) && base(there.module) !== base(here.module) ? ` Note: it profiles ${base(there.module)}, this run ${base(here.module)}.` : '';
   return `${both} functions in both, ${differ} with different call counts, ${onlyHere} only here, ${onlyThere} only in the loaded profile.${other}`;
