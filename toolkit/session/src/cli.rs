@@ -218,12 +218,13 @@ CPU modes:
               calling context. Time per context comes from sampling the current
               context every --interval-us; per-call cost is a few ns, so very
               call-heavy code runs measurably slower (see README benchmarks).
-  sample      No rewriting: the running module's stack is sampled every
-              --interval-us via wasmtime epoch interruption. Bias: a sample is
-              taken at the next function entry or loop header after the tick,
-              time in host calls (WASI I/O) is charged to the wasm frame that
-              made the call, and functions shorter than the interval are only
-              seen statistically. No call counts.
+  sample      No rewriting: a timer signal interrupts the running module every
+              --interval-us at any instruction and its stack is walked; time
+              in host calls (WASI I/O) is a frame under the function that made
+              the call; with DWARF, samples carry source lines and inlined
+              frames. Functions shorter than the interval are only seen
+              statistically. No call counts. (Off x86-64 Linux: wasmtime epochs,
+              which sample only at function entries and loop headers.)
 
 {}",
         files.join("\n"),
