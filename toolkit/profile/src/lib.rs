@@ -448,6 +448,31 @@ impl Profile {
         self.functions.len() as u32 - 1
     }
 
+    /// A copy whose contexts deeper than `cap` are folded into a frame
+    /// named `deeper` under their ancestor at depth `cap`, values summed.
+    pub fn folded_below(&self, cap: u32, deeper: &str) -> Profile {
+        let mut out = self.clone();
+        out.tree = Tree::default();
+        let deeper = out.add_function(deeper, None);
+        let mut map = vec![ROOT; self.tree.nodes.len()];
+        let mut depth = vec![0u32; self.tree.nodes.len()];
+        for (i, n) in self.tree.nodes.iter().enumerate().skip(1) {
+            let p = n.parent as usize;
+            depth[i] = depth[p] + 1;
+            let node = match depth[i].cmp(&cap) {
+                std::cmp::Ordering::Greater if depth[p] == cap => out.tree.child(map[p], deeper),
+                std::cmp::Ordering::Greater => map[p],
+                _ => out.tree.child_at(map[p], n.func, n.line),
+            };
+            map[i] = node;
+            let m = &mut out.tree.nodes[node as usize];
+            m.calls += n.calls;
+            m.self_ns += n.self_ns;
+            m.samples += n.samples;
+        }
+        out
+    }
+
     /// Sampled time over all contexts.
     pub fn sampled_ns(&self) -> u64 {
         self.tree.nodes.iter().map(|n| n.self_ns).sum()

@@ -167,8 +167,54 @@ impl<'a> Locations<'a> {
     }
 }
 
+/// The deepest context depth whose samples fit [`crate::folded::MAX_BYTES`]
+/// (a varint of about 3 bytes per frame, 24 per sample), when the whole
+/// tree does not.
+fn bounded_depth(profile: &Profile) -> Option<u32> {
+    let nodes = &profile.tree.nodes;
+    let mut depth = vec![0u32; nodes.len()];
+    for (i, n) in nodes.iter().enumerate().skip(1) {
+        depth[i] = depth[n.parent as usize] + 1;
+    }
+    let valued = |n: &crate::Node| n.calls > 0 || n.self_ns > 0 || n.samples > 0;
+    let size = |cap: u32| -> usize {
+        nodes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, n)| valued(n))
+            .map(|(i, _)| depth[i].min(cap + 1) as usize * 3 + 24)
+            .sum()
+    };
+    let max = depth.iter().copied().max().unwrap_or(0);
+    if size(max) <= crate::folded::MAX_BYTES {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, max);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if size(mid) <= crate::folded::MAX_BYTES {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Some(lo)
+}
+
 /// Encodes `profile` as an uncompressed pprof message.
 pub fn encode(profile: &Profile) -> Vec<u8> {
+    // Each sample lists its whole stack: a deep, bushy tree would make
+    // hundreds of MB. Like the folded files, stay under the bound by folding
+    // the deepest contexts into `[deeper]`.
+    let capped;
+    let profile = match bounded_depth(profile) {
+        Some(cap) => {
+            capped = profile.folded_below(cap, crate::folded::DEEPER);
+            &capped
+        }
+        None => profile,
+    };
     let mut strings = Strings::new();
     let first = match profile.mode {
         Mode::Instrument => ("calls", "count"),

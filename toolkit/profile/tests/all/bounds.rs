@@ -41,6 +41,14 @@ fn a_deep_bushy_tree_folds_under_the_bound() {
         .filter(|l| l.contains(&format!(";{DEEPER} ")))
         .count();
     assert_eq!(deeper, 60, "one [deeper] line per chain");
+
+    // pprof lists every sample's whole stack: bounded the same way.
+    let pb = wprof_profile::pprof::encode(&p);
+    assert!(pb.len() <= MAX_BYTES, "cpu.pb is {} bytes", pb.len());
+    let back = wprof_profile::pprof::read(&pb, "deep.wasm").unwrap();
+    let total: u64 = back.tree.nodes.iter().map(|n| n.calls).sum();
+    assert_eq!(total, calls, "no call lost in pprof");
+    assert!(back.functions.iter().any(|f| f.name == DEEPER));
 }
 
 #[test]
