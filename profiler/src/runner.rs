@@ -480,17 +480,7 @@ pub fn run(
             (None, true) => rec.set_sampler("epoch", 0, 0),
             (None, false) => rec.set_sampler("context", 0, 0),
         }
-        add_samples(&mut rec, seen.stacks, &progress.host);
-        for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
-            rec.add_context_time(node as u32, ns, samples);
-        }
-        for (&node, &(ns, samples)) in &seen.truncated {
-            rec.add_context_time(node, ns, samples);
-        }
-        rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
-        for (&(node, import), &(ns, samples)) in &seen.host {
-            rec.add_host_time(node, import, ns, samples);
-        }
+        seen.add_to(&mut rec, &progress.host);
 
         let mut exit = match outcome {
             Ok(()) => Exit::code(0),
@@ -792,17 +782,7 @@ impl Abandoned<'_, '_> {
         } else if self.runtime.is_some() {
             rec.set_sampler("context", 0, 0);
         }
-        add_samples(&mut rec, seen.stacks, &self.progress.host);
-        for (node, &(ns, samples)) in seen.contexts.iter().enumerate() {
-            rec.add_context_time(node as u32, ns, samples);
-        }
-        for (&node, &(ns, samples)) in &seen.truncated {
-            rec.add_context_time(node, ns, samples);
-        }
-        rec.add_context_time(abi::PROBE_CONTEXT, seen.probe.0, seen.probe.1);
-        for (&(node, import), &(ns, samples)) in &seen.host {
-            rec.add_host_time(node, import, ns, samples);
-        }
+        seen.add_to(&mut rec, &self.progress.host);
         for &duration_ns in lock(&self.progress.calls).iter() {
             rec.record(abi::ROOT_NODE, Event::CallStart);
             rec.record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
@@ -858,6 +838,22 @@ struct Samples {
 }
 
 impl Samples {
+    /// Hands everything seen to `rec`, with the host-call samples the call
+    /// hook collected (signal sampling).
+    fn add_to(self, rec: &mut Recording, host_calls: &Mutex<Vec<(Stack, bool, u64, u64)>>) {
+        add_samples(rec, self.stacks, host_calls);
+        for (node, &(ns, samples)) in self.contexts.iter().enumerate() {
+            rec.add_context_time(node as u32, ns, samples);
+        }
+        for (&node, &(ns, samples)) in &self.truncated {
+            rec.add_context_time(node, ns, samples);
+        }
+        rec.add_context_time(abi::PROBE_CONTEXT, self.probe.0, self.probe.1);
+        for (&(node, import), &(ns, samples)) in &self.host {
+            rec.add_host_time(node, import, ns, samples);
+        }
+    }
+
     /// Charges the time since `last` to whatever `word` names now.
     fn charge(&mut self, last: &mut Instant, word: &Word) {
         let now = Instant::now();
