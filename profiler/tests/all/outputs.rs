@@ -145,6 +145,19 @@ fn report_reads_pprof_back() {
     let out = wprof(&["report", hot.to_str().unwrap()]);
     let top = stdout(&out).lines().nth(2).unwrap_or_default().to_string();
     assert!(top.contains("100.00%"), "the root of all time first: {top}");
+    // A host-call frame has time, not calls: its calls column says so.
+    let (out, _, io) = run_profile(
+        "report-host",
+        &[repo().join("tests/guests/wat/write.wat").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = wprof(&["report", io.to_str().unwrap()]);
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.ends_with(" fd_write"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(row.split_whitespace().next(), Some("-"), "{row}");
     // Header line, column line, then at most --top rows.
     let out = wprof(&[
         "report",

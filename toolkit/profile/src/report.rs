@@ -46,7 +46,8 @@ pub fn top(profile: &Profile, top: usize, sort: Sort) -> Vec<Row> {
         .filter(|(_, s)| s.calls > 0 || s.total_ns > 0)
         .map(|(f, s)| Row {
             name: f.name.clone(),
-            calls: (profile.mode == Mode::Instrument).then_some(s.calls),
+            // Host-call frames carry time only: no count to show.
+            calls: (profile.mode == Mode::Instrument && f.calls.is_some()).then_some(s.calls),
             self_ns: s.self_ns,
             total_ns: s.total_ns,
             self_pct: 100.0 * s.self_ns as f64 / all,
