@@ -1,4 +1,14 @@
-// Numbers as the page shows them.
+// Numbers as the page shows them, and lists of facts.
+
+/** `[name, value]` pairs as the `<dt>`/`<dd>` children of a `<dl>`. @param {[string, string][]} facts */
+export const factNodes = (facts) =>
+  facts.flatMap(([k, v]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    return [dt, dd];
+  });
 
 /** @param {number} n */
 export const count = (n) => n.toLocaleString('en-US');

@@ -6,7 +6,7 @@
 // module only keeps the list of dumps and renders the answer, in the CLI's
 // ranking.
 
-import { bytes, count, signedBytes } from './format.js';
+import { bytes, count, factNodes, signedBytes } from './format.js';
 
 /**
  * `wprof heap diff --json`'s output (toolkit/profile heap/report.rs `Diff`).
@@ -122,15 +122,7 @@ function render(answer, message) {
     ['tracked live', row(diff.live_bytes)],
   ];
   if (diff.gc_heap_bytes.some((b) => b > 0)) facts.push(['gc heap', row(diff.gc_heap_bytes)]);
-  el('heap-diff-facts').replaceChildren(
-    ...facts.flatMap(([k, v]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = v;
-      return [dt, dd];
-    }),
-  );
+  el('heap-diff-facts').replaceChildren(...factNodes(/** @type {[string, string][]} */ (facts)));
   const body = /** @type {HTMLElement} */ (table.querySelector('tbody'));
   body.replaceChildren(
     ...diff.sites.slice(0, 200).map((s, i) => {

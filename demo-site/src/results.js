@@ -5,7 +5,7 @@
 // under the name `wprof run` gives it.
 
 import { compare, readSummary, verdict } from './compare.js';
-import { bytes, count, ms } from './format.js';
+import { bytes, count, factNodes, ms } from './format.js';
 import { showRunDumps } from './heap-diff.js';
 import { outputRoles } from './outputs.js';
 
@@ -158,15 +158,7 @@ function renderMemory(m, svgs) {
     facts.push(['GC', `${count(m.gc.cycles)} cycles, ${count(m.gc.pauses)} pauses, ${ms(m.gc.total_ns)} in total`]);
     facts.push(['GC pauses', `p50 ${ms(m.gc.p50_pause_ns)}, p99 ${ms(m.gc.p99_pause_ns)}, max ${ms(m.gc.max_pause_ns)}`]);
   }
-  el('memory-facts').replaceChildren(
-    ...facts.flatMap(([k, v]) => {
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = v;
-      return [dt, dd];
-    }),
-  );
+  el('memory-facts').replaceChildren(...factNodes(/** @type {[string, string][]} */ (facts)));
   const body = /** @type {HTMLElement} */ (document.querySelector('#sites tbody'));
   body.replaceChildren(
     ...m.top_sites.map((s) => {
