@@ -277,6 +277,15 @@ impl Recording {
         if samples == 0 {
             return;
         }
+        // A sampler reads the context and host-call words one after the
+        // other, so it can see a probe's context with the host call that
+        // began right after the probe: that time was the probe's (not a
+        // `[truncated]` call, which the probe context's high bit would
+        // otherwise say).
+        if node == wprof_instrument::abi::PROBE_CONTEXT {
+            self.add_context_time(node, ns, samples);
+            return;
+        }
         let e = self.host_time.entry((node, import)).or_default();
         e.0 += ns;
         e.1 += samples;

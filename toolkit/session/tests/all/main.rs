@@ -152,3 +152,29 @@ fn a_run_that_never_started_still_writes_every_file() {
         "profile written to out/ (flamegraph.svg, cpu.pb.gz, cpu.folded, calls.folded, summary.json)"
     );
 }
+
+#[test]
+fn a_host_call_seen_with_a_probes_context_is_probe_time() {
+    // The sampler read the probe context, then the host-call word of the
+    // call that began right after the probe.
+    const HOST: &str = r#"(module
+        (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+        (func (export "_start") (drop (call 0))))"#;
+    let s = Session::new(&wat(HOST), RunOptions::new("host.wasm")).unwrap();
+    let mut rec = s.recording();
+    rec.add_host_time(wprof_instrument::abi::PROBE_CONTEXT, 0, 700, 7);
+    let mut sink = MemorySink::default();
+    s.finish(rec, RunEnd::exited(0, 5_000), None, &mut sink)
+        .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(sink.get("summary.json").unwrap()).unwrap();
+    let names: Vec<&str> = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"[truncated]"), "{names:?}");
+    assert_eq!(summary["cpu"]["probe_ns"], 700);
+    assert_eq!(summary["cpu"]["probe_samples"], 7);
+}
