@@ -13,9 +13,21 @@ const AFTER_HELP: &str = "\
 Examples:
   wprof instrument app.wasm -o app.wprof.wasm
   wprof run app.wprof.wasm          (the runner detects the artifact and runs it as is)
+  wprof instrument --embed app.wasm -o app.self.wasm
+  wasmtime run -W multi-memory --dir out::. app.self.wasm
+  wprof collect out/wprof.profile --module app.self.wasm
 
-The artifact imports `wprof.enter` and `wprof.cur` from the probe runtime and
-carries a `wprof.abi` section naming the ABI version and every function.
+The artifact imports the probe runtime (`wprof.enter`, …) and carries a
+`wprof.abi` section naming the ABI version and every function.
+
+With --embed the runtime is inside the artifact (in a second memory, so
+hosts need multi-memory, as wasmtime has): it imports only WASI and what the
+module imported, runs on any host, and writes its profile itself when
+`_start` returns, at `proc_exit` and when the host calls the exported
+`wprof_dump`. The file is `wprof.profile`, or `WPROF_OUT` from the guest's
+environment, in the first preopened directory; hosts with no filesystem
+read it through `wprof_profile_len`/`wprof_profile_copy(dst)`. Every
+exported function's calls are timed (a latency histogram each).
 
 Exit status:
   0 on success, 1 when the input cannot be read, parsed or instrumented,
@@ -40,6 +52,16 @@ pub struct InstrumentCommand {
     /// `wprof_mem.*` too; run it with `wprof run --memory`).
     #[arg(long)]
     pub memory: bool,
+
+    /// Link the profiler into the artifact: a self-profiling module for
+    /// hosts you can't change (read its profile with `wprof collect`).
+    #[arg(long, conflicts_with = "memory")]
+    pub embed: bool,
+
+    /// Calling contexts an --embed artifact keeps before new ones are cut
+    /// at `[truncated]` (16 bytes each, allocated lazily).
+    #[arg(long, value_name = "N", default_value_t = wprof_instrument::abi::DEFAULT_NODE_CAP, requires = "embed")]
+    pub max_contexts: u32,
 }
 
 impl InstrumentCommand {
@@ -49,6 +71,7 @@ impl InstrumentCommand {
         let mut options = wprof_instrument::Options::default();
         options.keep_dwarf = !self.strip_dwarf;
         options.memory = self.memory;
+        options.embed = self.embed.then_some(self.max_contexts);
         let out = Progress::for_stderr()
             .step(
                 &format!("instrumenting ({})", progress::size(wasm.len())),

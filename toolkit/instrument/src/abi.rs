@@ -144,6 +144,21 @@ pub struct Manifest {
     /// Present when the module also has memory probes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub memory: Option<MemoryManifest>,
+    /// Present when the module carries its own runtime (`--embed`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub embed: Option<EmbedManifest>,
+}
+
+/// What an embedded artifact records beyond the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedManifest {
+    /// The artifact's id (16 hex digits), repeated in every profile it
+    /// writes, so a profile is read with the module that wrote it.
+    pub id: String,
+    /// The timed exports, in the order of the profile's latency records.
+    pub exports: Vec<String>,
+    /// Capacity of the calling-context tree.
+    pub node_cap: u32,
 }
 
 /// What the memory probes hooked.

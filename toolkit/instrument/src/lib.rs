@@ -14,6 +14,7 @@
 //! ```
 
 pub mod abi;
+pub mod embed;
 pub mod headers;
 mod memory;
 mod rewrite;
@@ -50,6 +51,9 @@ pub enum Error {
         /// Version this crate implements.
         supported: u32,
     },
+    /// The module cannot carry its own profiler (`--embed`).
+    #[error("cannot embed the profiler: {0}")]
+    Embed(String),
     /// The rewritten module does not validate: a bug in wprof.
     #[error("instrumented module does not validate (this is a wprof bug)")]
     Output(#[source] wasmparser::BinaryReaderError),
@@ -69,6 +73,10 @@ pub struct Options {
     /// `.debug_*` sections alone), for source locations of a stripped
     /// module. Default: the module's own sections.
     pub debug: Option<std::sync::Arc<[u8]>>,
+    /// Link the probe runtime into the artifact (see [`embed`]), with a
+    /// calling-context tree of this many nodes: a self-profiling module
+    /// that needs no `wprof` imports. Default: `None`.
+    pub embed: Option<u32>,
 }
 
 impl Default for Options {
@@ -77,6 +85,7 @@ impl Default for Options {
             keep_dwarf: true,
             memory: false,
             debug: None,
+            embed: None,
         }
     }
 }
@@ -186,10 +195,39 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
     let memory = options
         .memory
         .then(|| memory::instrument(&mut module, &names));
+    let embed = match options.embed {
+        Some(_) if options.memory => {
+            return Err(Error::Embed(
+                "memory probes are not supported in an embedded artifact yet".into(),
+            ));
+        }
+        Some(node_cap) => {
+            let mut imports = vec![
+                (abi::ENTER, probes.enter),
+                (abi::LEAVE, probes.leave),
+                (abi::CURRENT, probes.current),
+                (abi::HOST_ENTER, probes.host_enter),
+                (abi::HOST_LEAVE, probes.host_leave),
+            ];
+            for (&(name, _), &(_, f)) in abi::LEAVE_VALUE.iter().zip(&probes.leave_value) {
+                imports.push((name, f));
+            }
+            let id = artifact_id(wasm, node_cap);
+            Some(embed::link(
+                &mut module,
+                &imports,
+                functions.len() as u32,
+                node_cap,
+                id,
+            )?)
+        }
+        None => None,
+    };
     let manifest = Manifest {
         abi: abi::ABI_VERSION,
         functions,
         memory,
+        embed,
     };
     module.customs.add(RawCustomSection {
         name: abi::SECTION.to_string(),
@@ -201,6 +239,16 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         wasm: out,
         manifest,
     })
+}
+
+/// A name for an embedded artifact that its profiles repeat: FNV-1a of
+/// the original and the tree size, so the same inputs give the same bytes.
+fn artifact_id(wasm: &[u8], node_cap: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in wasm.iter().chain(&node_cap.to_le_bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Validates `wasm` with the feature set walrus parses (wasmparser defaults

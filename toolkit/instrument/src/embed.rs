@@ -1,0 +1,432 @@
+//! Self-profiling artifacts (`wprof instrument --embed`): the probe runtime
+//! (runtime.wat) and the embedded runtime (embed.wat) are linked into the
+//! instrumented module itself, so it runs on any WASI host that supports
+//! multi-memory (wasmtime and everything built on it) with no `wprof`
+//! imports, and writes its own profile.
+//!
+//! Linking copies the two runtime modules' functions and globals into the
+//! guest and gives the probe runtime a memory of its own (memory 1), so the
+//! guest's memory 0 and its `memory.grow` results stay what they were. The
+//! guest's probe calls then go to the copied runtime; its `proc_exit` calls,
+//! a wrapped `_start` and the exported `wprof_dump` write the profile; and
+//! every other function export is wrapped to time each call.
+
+use std::collections::HashMap;
+
+use walrus::ir::{self, Instr, InstrSeqId, InstrSeqType, VisitorMut};
+use walrus::{
+    ConstExpr, ExportItem, FunctionBuilder, FunctionId, FunctionKind, GlobalId, GlobalKind,
+    ImportKind, LocalId, MemoryId, Module, ModuleConfig, ValType,
+};
+
+use crate::Error;
+use crate::abi::{self, EmbedManifest};
+
+const EMBED_WAT: &str = include_str!("embed.wat");
+const WASI: &str = "wasi_snapshot_preview1";
+
+/// Exports the artifact adds: writing the profile, and reading it out for
+/// hosts with no filesystem.
+pub const DUMP: &str = "wprof_dump";
+/// `wprof_profile_len() -> i32`.
+pub const PROFILE_LEN: &str = "wprof_profile_len";
+/// `wprof_profile_copy(dst: i32) -> i32`.
+pub const PROFILE_COPY: &str = "wprof_profile_copy";
+
+/// Links the runtimes into `module`, whose probe imports are `probes`
+/// (name, function), for `n_funcs` probed functions and a tree of
+/// `node_cap` contexts. `id` names this artifact in its profiles.
+pub(crate) fn link(
+    module: &mut Module,
+    probes: &[(&str, FunctionId)],
+    n_funcs: u32,
+    node_cap: u32,
+    id: u64,
+) -> Result<EmbedManifest, Error> {
+    let guest_memory = module.memories.iter().next().map(|m| m.id()).ok_or_else(|| {
+        Error::Embed("the module has no linear memory to write its profile through".into())
+    })?;
+    if module.memories.get(guest_memory).memory64 {
+        return Err(Error::Embed("64-bit memories are not supported".into()));
+    }
+    let originals: Vec<FunctionId> = module
+        .funcs
+        .iter()
+        .filter(|f| matches!(f.kind, FunctionKind::Local(_)))
+        .map(|f| f.id())
+        .collect();
+
+    // The probe runtime, with a memory of its own.
+    let rt_memory = module.memories.add_local(false, false, 1, None, None);
+    module.memories.get_mut(rt_memory).name = Some("wprof".into());
+    let runtime = parse(abi::runtime_wasm())?;
+    let mut rt = Linker::new();
+    for m in runtime.memories.iter() {
+        rt.memories.insert(m.id(), rt_memory);
+    }
+    let rt_exports = rt.link(&runtime, module)?;
+
+    // The embedded runtime, its imports resolved in the guest.
+    let embed_wasm =
+        wat::parse_str(EMBED_WAT).map_err(|e| Error::Embed(format!("embed.wat: {e}")))?;
+    let embedded = parse(&embed_wasm)?;
+    let mut em = Linker::new();
+    for import in embedded.imports.iter() {
+        match (import.module.as_str(), &import.kind) {
+            (WASI, ImportKind::Function(f)) => {
+                let ty = embedded.types.get(embedded.funcs.get(*f).ty());
+                let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
+                let found = module.imports.find(WASI, &import.name).and_then(|i| {
+                    match module.imports.get(i).kind {
+                        ImportKind::Function(g) => Some(g),
+                        _ => None,
+                    }
+                });
+                let g = match found {
+                    Some(g) => g,
+                    None => {
+                        let ty = module.types.add(&params, &results);
+                        module.add_import_func(WASI, &import.name, ty).0
+                    }
+                };
+                em.funcs.insert(*f, g);
+            }
+            ("guest", ImportKind::Memory(m)) => {
+                em.memories.insert(*m, guest_memory);
+            }
+            ("wprof", ImportKind::Memory(m)) => {
+                em.memories.insert(*m, rt_memory);
+            }
+            ("wprof", ImportKind::Global(g)) => match rt_exports.get(import.name.as_str()) {
+                Some(ExportItem::Global(mine)) => {
+                    em.globals.insert(*g, *mine);
+                }
+                _ => return Err(Error::Embed(format!("runtime lacks `{}`", import.name))),
+            },
+            _ => {
+                return Err(Error::Embed(format!(
+                    "embed.wat imports {}::{}",
+                    import.module, import.name
+                )));
+            }
+        }
+    }
+    let em_exports = em.link(&embedded, module)?;
+    let func = |exports: &HashMap<String, ExportItem>, name: &str| match exports.get(name) {
+        Some(ExportItem::Function(f)) => Ok(*f),
+        _ => Err(Error::Embed(format!("runtime lacks `{name}`"))),
+    };
+
+    // The guest's probe imports become calls of the linked runtime, and its
+    // exits write the profile first.
+    let mut redirect = HashMap::new();
+    for &(name, import) in probes {
+        redirect.insert(import, func(&rt_exports, name)?);
+    }
+    let dump = func(&em_exports, DUMP)?;
+    if let Some(exit) = imported(module, "proc_exit") {
+        let ty = module.types.get(module.funcs.get(exit).ty());
+        let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
+        let mut b = FunctionBuilder::new(&mut module.types, &params, &results);
+        let code = module.locals.add(ValType::I32);
+        b.func_body()
+            .call(dump)
+            .drop()
+            .local_get(code)
+            .call(exit);
+        let hook = b.finish(vec![code], &mut module.funcs);
+        module.funcs.get_mut(hook).name = Some("wprof:proc_exit".into());
+        redirect.insert(exit, hook);
+    }
+    let mut calls = Redirect(&redirect);
+    for &f in &originals {
+        if let FunctionKind::Local(local) = &mut module.funcs.get_mut(f).kind {
+            let entry = local.entry_block();
+            ir::dfs_pre_order_mut(&mut calls, local, entry);
+        }
+    }
+    for &(_, import) in probes {
+        if let Some(i) = module.imports.get_imported_func(import).map(|i| i.id()) {
+            module.imports.delete(i);
+        }
+        module.funcs.delete(import);
+    }
+
+    // Every exported function is timed; `_start` also writes the profile
+    // when it returns.
+    let now = func(&em_exports, "now")?;
+    let record = func(&em_exports, "record")?;
+    let wrapped: Vec<(walrus::ExportId, String, FunctionId)> = module
+        .exports
+        .iter()
+        .filter_map(|e| match e.item {
+            ExportItem::Function(f) if e.name != "_initialize" => Some((e.id(), e.name.clone(), f)),
+            _ => None,
+        })
+        .collect();
+    let mut exports = Vec::new();
+    for (k, (export, name, f)) in wrapped.into_iter().enumerate() {
+        let ty = module.types.get(module.funcs.get(f).ty());
+        let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
+        let args: Vec<LocalId> = params.iter().map(|&t| module.locals.add(t)).collect();
+        let t0 = module.locals.add(ValType::I64);
+        let mut b = FunctionBuilder::new(&mut module.types, &params, &results);
+        let mut body = b.func_body();
+        body.call(now).local_set(t0);
+        for &a in &args {
+            body.local_get(a);
+        }
+        // The results stay on the stack under the timing.
+        body.call(f)
+            .i32_const(k as i32)
+            .call(now)
+            .local_get(t0)
+            .binop(ir::BinaryOp::I64Sub)
+            .call(record);
+        if name == "_start" {
+            body.call(dump).drop();
+        }
+        let wrapper = b.finish(args, &mut module.funcs);
+        module.funcs.get_mut(wrapper).name = Some(format!("wprof:{name}"));
+        module.exports.get_mut(export).item = ExportItem::Function(wrapper);
+        exports.push(name);
+    }
+    for name in [DUMP, PROFILE_LEN, PROFILE_COPY] {
+        if module.exports.iter().any(|e| e.name == name) {
+            return Err(Error::Embed(format!("the module already exports `{name}`")));
+        }
+        module.exports.add(name, func(&em_exports, name)?);
+    }
+
+    // Set up before anything else runs: instantiation runs the start
+    // function first.
+    let init = func(&rt_exports, abi::runtime_exports::INIT)?;
+    let embed_init = func(&em_exports, "embed_init")?;
+    let mut b = FunctionBuilder::new(&mut module.types, &[], &[]);
+    let mut body = b.func_body();
+    body.i32_const(n_funcs as i32)
+        .i32_const(node_cap as i32)
+        .call(init)
+        .drop()
+        .i32_const(exports.len() as i32)
+        .i64_const(id as i64)
+        .call(embed_init);
+    if let Some(start) = module.start {
+        body.call(start);
+    }
+    let start = b.finish(vec![], &mut module.funcs);
+    module.funcs.get_mut(start).name = Some("wprof:start".into());
+    module.start = Some(start);
+
+    Ok(EmbedManifest {
+        id: format!("{id:016x}"),
+        exports,
+        node_cap,
+    })
+}
+
+/// The guest's import `wasi_snapshot_preview1::name`, if it has one.
+fn imported(module: &Module, name: &str) -> Option<FunctionId> {
+    let i = module.imports.find(WASI, name)?;
+    match module.imports.get(i).kind {
+        ImportKind::Function(f) => Some(f),
+        _ => None,
+    }
+}
+
+fn parse(wasm: &[u8]) -> Result<Module, Error> {
+    ModuleConfig::new()
+        .parse(wasm)
+        .map_err(|e| Error::Embed(format!("runtime module: {e:#}")))
+}
+
+/// Rewrites calls (and references) of the functions in the map.
+struct Redirect<'a>(&'a HashMap<FunctionId, FunctionId>);
+
+impl VisitorMut for Redirect<'_> {
+    fn visit_function_id_mut(&mut self, f: &mut FunctionId) {
+        if let Some(&to) = self.0.get(f) {
+            *f = to;
+        }
+    }
+}
+
+/// Copies one module's globals and local functions into another, mapping
+/// ids; the caller fills in what the source imports.
+struct Linker {
+    funcs: HashMap<FunctionId, FunctionId>,
+    globals: HashMap<GlobalId, GlobalId>,
+    memories: HashMap<MemoryId, MemoryId>,
+}
+
+impl Linker {
+    fn new() -> Linker {
+        Linker {
+            funcs: HashMap::new(),
+            globals: HashMap::new(),
+            memories: HashMap::new(),
+        }
+    }
+
+    /// Copies `src` into `dst`; returns `src`'s exports as `dst` items.
+    fn link(
+        &mut self,
+        src: &Module,
+        dst: &mut Module,
+    ) -> Result<HashMap<String, ExportItem>, Error> {
+        for g in src.globals.iter() {
+            let GlobalKind::Local(init) = &g.kind else {
+                continue;
+            };
+            let init = match init {
+                ConstExpr::Value(v) => ConstExpr::Value(*v),
+                _ => return Err(Error::Embed("runtime global with a non-constant init".into())),
+            };
+            let id = dst.globals.add_local(g.ty, g.mutable, false, init);
+            self.globals.insert(g.id(), id);
+        }
+        // Placeholders first, so bodies can call any of them.
+        let locals: Vec<_> = src
+            .funcs
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FunctionKind::Local(l) => Some((f, l)),
+                _ => None,
+            })
+            .collect();
+        for (f, _) in &locals {
+            let ty = src.types.get(f.ty());
+            let b = FunctionBuilder::new(&mut dst.types, ty.params(), ty.results());
+            let id = b.finish(vec![], &mut dst.funcs);
+            dst.funcs.get_mut(id).name = f.name.as_ref().map(|n| format!("wprof:{n}"));
+            self.funcs.insert(f.id(), id);
+        }
+        for (f, local) in &locals {
+            let ty = src.types.get(f.ty());
+            let mut b = FunctionBuilder::new(&mut dst.types, ty.params(), ty.results());
+            let entry = b.func_body_id();
+            copy_seq(local, local.entry_block(), entry, &mut HashMap::new(), &mut b);
+            let mut remap = Remap {
+                linker: self,
+                src,
+                dst_locals: &mut dst.locals,
+                locals: HashMap::new(),
+                copies: Default::default(),
+            };
+            let args: Vec<LocalId> = local.args.iter().map(|&a| remap.local(a)).collect();
+            let mut body = b.local_func(args);
+            ir::dfs_pre_order_mut(&mut remap, &mut body, entry);
+            dst.funcs.get_mut(self.funcs[&f.id()]).kind = FunctionKind::Local(body);
+        }
+        Ok(src
+            .exports
+            .iter()
+            .filter_map(|e| {
+                let item = match e.item {
+                    ExportItem::Function(f) => ExportItem::Function(*self.funcs.get(&f)?),
+                    ExportItem::Global(g) => ExportItem::Global(*self.globals.get(&g)?),
+                    ExportItem::Memory(m) => ExportItem::Memory(*self.memories.get(&m)?),
+                    _ => return None,
+                };
+                Some((e.name.clone(), item))
+            })
+            .collect())
+    }
+}
+
+/// Copies the instruction sequence `from` of `func` into `to`, with the
+/// sequences it contains; branch targets follow (`seqs`: source → copy).
+fn copy_seq(
+    func: &walrus::LocalFunction,
+    from: InstrSeqId,
+    to: InstrSeqId,
+    seqs: &mut HashMap<InstrSeqId, InstrSeqId>,
+    b: &mut FunctionBuilder,
+) {
+    seqs.insert(from, to);
+    let inner = |seq: InstrSeqId, seqs: &mut HashMap<InstrSeqId, InstrSeqId>, b: &mut FunctionBuilder| {
+        let ty = match func.block(seq).ty {
+            InstrSeqType::Simple(t) => InstrSeqType::Simple(t),
+            InstrSeqType::MultiValue(_) => unreachable!("the runtimes use no multi-value blocks"),
+        };
+        let id = b.dangling_instr_seq(ty).id();
+        copy_seq(func, seq, id, seqs, b);
+        id
+    };
+    for (instr, _) in &func.block(from).instrs {
+        let instr = match instr {
+            Instr::Block(ir::Block { seq }) => Instr::Block(ir::Block {
+                seq: inner(*seq, seqs, b),
+            }),
+            Instr::Loop(ir::Loop { seq }) => Instr::Loop(ir::Loop {
+                seq: inner(*seq, seqs, b),
+            }),
+            Instr::IfElse(ir::IfElse {
+                consequent,
+                alternative,
+            }) => Instr::IfElse(ir::IfElse {
+                consequent: inner(*consequent, seqs, b),
+                alternative: inner(*alternative, seqs, b),
+            }),
+            Instr::Br(ir::Br { block }) => Instr::Br(ir::Br {
+                block: seqs[block],
+            }),
+            Instr::BrIf(ir::BrIf { block }) => Instr::BrIf(ir::BrIf {
+                block: seqs[block],
+            }),
+            Instr::BrTable(_) | Instr::Try(_) | Instr::TryTable(_) => {
+                unreachable!("the runtimes use no br_table or exceptions")
+            }
+            other => other.clone(),
+        };
+        b.instr_seq(to).instr(instr);
+    }
+}
+
+/// Maps a copied body's locals, globals, memories and calls into the
+/// destination.
+struct Remap<'a> {
+    linker: &'a Linker,
+    src: &'a Module,
+    dst_locals: &'a mut walrus::ModuleLocals,
+    locals: HashMap<LocalId, LocalId>,
+    copies: std::collections::HashSet<LocalId>,
+}
+
+impl Remap<'_> {
+    fn local(&mut self, old: LocalId) -> LocalId {
+        if let Some(&new) = self.locals.get(&old) {
+            return new;
+        }
+        if self.copies.contains(&old) {
+            return old;
+        }
+        let new = self.dst_locals.add(self.src.locals.get(old).ty());
+        self.locals.insert(old, new);
+        self.copies.insert(new);
+        new
+    }
+}
+
+// walrus's traversal can visit an id twice; ids from the other module's
+// arenas never equal the source's keys, so a miss means "done".
+impl VisitorMut for Remap<'_> {
+    fn visit_local_id_mut(&mut self, id: &mut LocalId) {
+        *id = self.local(*id);
+    }
+    fn visit_global_id_mut(&mut self, id: &mut GlobalId) {
+        if let Some(&to) = self.linker.globals.get(id) {
+            *id = to;
+        }
+    }
+    fn visit_memory_id_mut(&mut self, id: &mut MemoryId) {
+        if let Some(&to) = self.linker.memories.get(id) {
+            *id = to;
+        }
+    }
+    fn visit_function_id_mut(&mut self, id: &mut FunctionId) {
+        if let Some(&to) = self.linker.funcs.get(id) {
+            *id = to;
+        }
+    }
+}
