@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use wprof::commands::{
-    heap::HeapCommand, instrument::InstrumentCommand, report::ReportCommand, run::RunCommand,
+    collect::CollectCommand, heap::HeapCommand, instrument::InstrumentCommand,
+    report::ReportCommand, run::RunCommand,
 };
 use wprof_session::exit;
 
@@ -23,6 +24,7 @@ enum Command {
     Instrument(InstrumentCommand),
     Report(ReportCommand),
     Heap(HeapCommand),
+    Collect(CollectCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Instrument(c) => c.execute(),
         Command::Report(c) => c.execute(),
         Command::Heap(c) => c.execute(),
+        Command::Collect(c) => c.execute(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

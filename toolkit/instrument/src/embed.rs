@@ -43,9 +43,14 @@ pub(crate) fn link(
     node_cap: u32,
     id: u64,
 ) -> Result<EmbedManifest, Error> {
-    let guest_memory = module.memories.iter().next().map(|m| m.id()).ok_or_else(|| {
-        Error::Embed("the module has no linear memory to write its profile through".into())
-    })?;
+    let guest_memory = module
+        .memories
+        .iter()
+        .next()
+        .map(|m| m.id())
+        .ok_or_else(|| {
+            Error::Embed("the module has no linear memory to write its profile through".into())
+        })?;
     if module.memories.get(guest_memory).memory64 {
         return Err(Error::Embed("64-bit memories are not supported".into()));
     }
@@ -129,11 +134,7 @@ pub(crate) fn link(
         let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
         let mut b = FunctionBuilder::new(&mut module.types, &params, &results);
         let code = module.locals.add(ValType::I32);
-        b.func_body()
-            .call(dump)
-            .drop()
-            .local_get(code)
-            .call(exit);
+        b.func_body().call(dump).drop().local_get(code).call(exit);
         let hook = b.finish(vec![code], &mut module.funcs);
         module.funcs.get_mut(hook).name = Some("wprof:proc_exit".into());
         redirect.insert(exit, hook);
@@ -280,7 +281,11 @@ impl Linker {
             };
             let init = match init {
                 ConstExpr::Value(v) => ConstExpr::Value(*v),
-                _ => return Err(Error::Embed("runtime global with a non-constant init".into())),
+                _ => {
+                    return Err(Error::Embed(
+                        "runtime global with a non-constant init".into(),
+                    ));
+                }
             };
             let id = dst.globals.add_local(g.ty, g.mutable, false, init);
             self.globals.insert(g.id(), id);
@@ -305,7 +310,13 @@ impl Linker {
             let ty = src.types.get(f.ty());
             let mut b = FunctionBuilder::new(&mut dst.types, ty.params(), ty.results());
             let entry = b.func_body_id();
-            copy_seq(local, local.entry_block(), entry, &mut HashMap::new(), &mut b);
+            copy_seq(
+                local,
+                local.entry_block(),
+                entry,
+                &mut HashMap::new(),
+                &mut b,
+            );
             let mut remap = Remap {
                 linker: self,
                 src,
@@ -344,7 +355,9 @@ fn copy_seq(
     b: &mut FunctionBuilder,
 ) {
     seqs.insert(from, to);
-    let inner = |seq: InstrSeqId, seqs: &mut HashMap<InstrSeqId, InstrSeqId>, b: &mut FunctionBuilder| {
+    let inner = |seq: InstrSeqId,
+                 seqs: &mut HashMap<InstrSeqId, InstrSeqId>,
+                 b: &mut FunctionBuilder| {
         let ty = match func.block(seq).ty {
             InstrSeqType::Simple(t) => InstrSeqType::Simple(t),
             InstrSeqType::MultiValue(_) => unreachable!("the runtimes use no multi-value blocks"),
@@ -368,12 +381,8 @@ fn copy_seq(
                 consequent: inner(*consequent, seqs, b),
                 alternative: inner(*alternative, seqs, b),
             }),
-            Instr::Br(ir::Br { block }) => Instr::Br(ir::Br {
-                block: seqs[block],
-            }),
-            Instr::BrIf(ir::BrIf { block }) => Instr::BrIf(ir::BrIf {
-                block: seqs[block],
-            }),
+            Instr::Br(ir::Br { block }) => Instr::Br(ir::Br { block: seqs[block] }),
+            Instr::BrIf(ir::BrIf { block }) => Instr::BrIf(ir::BrIf { block: seqs[block] }),
             Instr::BrTable(_) | Instr::Try(_) | Instr::TryTable(_) => {
                 unreachable!("the runtimes use no br_table or exceptions")
             }

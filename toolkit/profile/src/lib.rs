@@ -300,6 +300,79 @@ impl Latency {
     }
 }
 
+/// Latency buckets of a self-profiling artifact: bucket `b` holds
+/// durations `b` for `b < 4`, else `[(4 + b%4) << (b/4 - 1), (5 + b%4) <<
+/// (b/4 - 1))`: four per power of two (embed.wat records them).
+pub mod buckets {
+    /// Buckets per export.
+    pub const COUNT: usize = 256;
+
+    /// The durations bucket `b` holds, `[low, high)`.
+    pub fn range(b: usize) -> (u64, u64) {
+        if b < 4 {
+            return (b as u64, b as u64 + 1);
+        }
+        let shift = (b / 4 - 1) as u32;
+        let m = (b % 4) as u128;
+        let at = |k: u128| u64::try_from(k << shift).unwrap_or(u64::MAX);
+        (at(4 + m), at(5 + m))
+    }
+
+    /// The bucket holding duration `ns`, as embed.wat computes it.
+    pub fn of(ns: u64) -> usize {
+        if ns < 4 {
+            return ns as usize;
+        }
+        let e = 63 - ns.leading_zeros() as usize;
+        (e - 1) * 4 + ((ns >> (e - 2)) & 3) as usize
+    }
+}
+
+impl Latency {
+    /// Summarises a latency histogram ([`buckets`]) with its exact count
+    /// and total: percentiles are the midpoint of their bucket (within
+    /// 12.5%), the maximum the top of the highest non-empty bucket.
+    pub fn from_histogram(count: u64, total_ns: u64, histogram: &[u64]) -> Latency {
+        if count == 0 {
+            return Latency::default();
+        }
+        let mid = |b: usize| {
+            let (lo, hi) = buckets::range(b);
+            lo + (hi - lo - 1) / 2
+        };
+        let rank = |p: f64| {
+            let r = ((p * count as f64).ceil() as u64).clamp(1, count);
+            let mut seen = 0;
+            for (b, &n) in histogram.iter().enumerate() {
+                seen += n;
+                if seen >= r {
+                    return mid(b);
+                }
+            }
+            0
+        };
+        Latency {
+            count,
+            p50_ns: rank(0.50),
+            p99_ns: rank(0.99),
+            max_ns: histogram
+                .iter()
+                .rposition(|&n| n > 0)
+                .map_or(0, |b| buckets::range(b).1 - 1),
+            mean_ns: total_ns / count,
+        }
+    }
+}
+
+/// One export's calls, as a self-profiling artifact timed them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportLatency {
+    /// The export.
+    pub export: String,
+    /// Its calls' latency.
+    pub latency: Latency,
+}
+
 /// Nearest-rank percentile `p` (0–1) of sorted values; 0 when empty.
 pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -387,6 +460,9 @@ pub struct Profile {
     pub truncated_calls: u64,
     /// Set for `--invoke` runs.
     pub invoke: Option<Invoke>,
+    /// Per-export latency, as a self-profiling artifact timed every call
+    /// its host made.
+    pub exports: Vec<ExportLatency>,
     /// Sampled time spent inside the profiler's own probes (instrument
     /// mode), kept out of every function's time.
     pub probe_ns: u64,
@@ -428,6 +504,7 @@ impl Profile {
             tree: Tree::default(),
             truncated_calls: 0,
             invoke: None,
+            exports: Vec::new(),
             probe_ns: 0,
             probe_samples: 0,
             sampler: Sampler::default(),
@@ -550,6 +627,38 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_buckets_tile_the_durations() {
+        // Contiguous, each duration in the bucket `of` names.
+        let mut next = 0;
+        for b in 0..buckets::COUNT - 4 {
+            let (lo, hi) = buckets::range(b);
+            assert_eq!(lo, next, "bucket {b}");
+            assert!(hi > lo);
+            assert_eq!(buckets::of(lo), b);
+            // The last bucket's end is clamped to u64::MAX, which it holds.
+            assert_eq!(buckets::of(hi - 1), b.min(buckets::of(u64::MAX - 1)));
+            next = hi;
+        }
+        assert_eq!(buckets::of(u64::MAX), buckets::COUNT - 5);
+    }
+
+    #[test]
+    fn histogram_latency_is_within_a_bucket() {
+        let durations: Vec<u64> = (1..=1000).map(|i| i * 1_000).collect();
+        let mut h = vec![0; buckets::COUNT];
+        for &d in &durations {
+            h[buckets::of(d)] += 1;
+        }
+        let exact = Latency::from_durations(&durations);
+        let approx = Latency::from_histogram(1000, durations.iter().sum(), &h);
+        assert_eq!((approx.count, approx.mean_ns), (exact.count, exact.mean_ns));
+        for (a, e) in [(approx.p50_ns, exact.p50_ns), (approx.p99_ns, exact.p99_ns)] {
+            assert!(a.abs_diff(e) * 8 <= e, "{a} vs {e}");
+        }
+        assert!(approx.max_ns >= exact.max_ns);
+    }
 
     #[test]
     fn recursion_counts_total_once() {

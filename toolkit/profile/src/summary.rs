@@ -30,6 +30,10 @@ pub struct Summary {
     /// Present for `--invoke` runs.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub invoke: Option<Invoke>,
+    /// Per-export latency of a self-profiling artifact's calls (`wprof
+    /// collect`): exact counts, percentiles from a histogram.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub exports: Vec<crate::ExportLatency>,
     /// Peak resident memory of the profiling host process.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host_peak_rss_bytes: Option<u64>,
@@ -161,6 +165,7 @@ impl Summary {
                 truncated_calls: profile.truncated_calls,
             },
             invoke: profile.invoke.clone(),
+            exports: profile.exports.clone(),
             host_peak_rss_bytes: profile.host_peak_rss_bytes,
             memory: profile.memory.as_ref().map(MemorySummary::from_heap),
         }

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod cli;
+pub mod collect;
 pub mod exit;
 pub mod module;
 pub mod outputs;
@@ -316,6 +317,14 @@ impl Session {
                     .map(Arc::new);
                 session.wasm = wasm;
             }
+            (_, Some(m)) if m.embed.is_some() => {
+                return Err(Error::Setup(
+                    "module is a self-profiling artifact (`wprof instrument --embed`): run it with \
+                     any WASI host and read the profile it writes with `wprof collect`, or profile \
+                     the original"
+                        .into(),
+                ));
+            }
             (Mode::Instrument, Some(m)) => {
                 if session.options.memory.is_some() && m.memory.is_none() {
                     return Err(Error::Setup(
@@ -492,6 +501,7 @@ impl Session {
             .into();
         }
         profile.host_peak_rss_bytes = end.host_peak_rss_bytes;
+        profile.exports = std::mem::take(&mut rec.exports);
         if let Plan::Invoke { export, repeat, .. } = &self.plan {
             let durations: Vec<u64> = rec.calls.iter().map(|c| c.0).collect();
             let gc_found = rec

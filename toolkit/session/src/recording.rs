@@ -173,6 +173,8 @@ pub(crate) struct MemoryHost {
 #[derive(Debug, Clone)]
 pub struct Recording {
     pub(crate) cpu: Cpu,
+    /// Per-export latency a self-profiling artifact recorded.
+    pub(crate) exports: Vec<wprof_profile::ExportLatency>,
     pub(crate) memory: Option<MemoryHost>,
     /// Completed calls: (duration, GC ns, GC pauses).
     pub(crate) calls: Vec<(u64, u64, u64)>,
@@ -209,6 +211,7 @@ impl Recording {
             calls: Vec::new(),
             call_gc: (0, 0),
             results: Vec::new(),
+            exports: Vec::new(),
             dumps: Vec::new(),
             probe_time: (0, 0),
             host_time: HashMap::new(),

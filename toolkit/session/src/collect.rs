@@ -1,0 +1,154 @@
+//! `wprof collect`: the profile a self-profiling artifact (`wprof
+//! instrument --embed`) wrote for itself becomes the usual output set,
+//! named and written exactly as a run's.
+//!
+//! The file is the image embed.wat builds: a 64-byte header, then the probe
+//! runtime's tables in the runtime's own layout (nodes, then per-function
+//! counters directly followed by the per-context overflow counters), so the
+//! one tree reader reads it as it reads a live runtime's memory.
+
+use wprof_instrument::abi::{EmbedManifest, Manifest, RuntimeState};
+use wprof_profile::{Exit, ExitKind, ExportLatency, Latency, buckets};
+
+use crate::cli::RunOptions;
+use crate::module::{self, ModuleInfo};
+use crate::outputs::Sink;
+use crate::{Error, Finished, Plan, RunEnd, RuntimeView, Session};
+
+const MAGIC: &[u8; 8] = b"wprofemb";
+const VERSION: u32 = 1;
+const HEADER: usize = 64;
+
+/// What a profile file says about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    n_funcs: u32,
+    node_count: u32,
+    n_exports: u32,
+    id: u64,
+    overflow: u64,
+    buckets: u32,
+}
+
+/// Writes the output set for `profile` (a file the artifact `artifact`
+/// wrote) through `sink`. `options.module` names the artifact in messages;
+/// `profile_name` names the file. The session returned says the closing
+/// messages.
+pub fn collect(
+    artifact: &[u8],
+    profile: &[u8],
+    profile_name: &str,
+    mut options: RunOptions,
+    sink: &mut dyn Sink,
+) -> Result<(Session, Finished), Error> {
+    let wasm = module::read(artifact, &options.module)?;
+    let info = ModuleInfo::parse(&wasm).map_err(Error::Invalid)?;
+    let manifest = Manifest::from_module(&wasm).map_err(Error::Instrument)?;
+    let Some((manifest, embed)) = manifest.and_then(|m| Some((m.clone(), m.embed?))) else {
+        return Err(Error::Setup(format!(
+            "`{}` is not a self-profiling artifact; --module takes the module `wprof instrument --embed` wrote",
+            options.module
+        )));
+    };
+    let header = read_header(profile, profile_name, &manifest, &embed)?;
+    options.max_contexts = embed.node_cap;
+    let tables = HEADER + header.node_count as usize * 24 + header.n_funcs as usize * 8;
+    let per_export = 16 + header.buckets as usize * 8;
+    let exports = profile[tables..]
+        .chunks_exact(per_export)
+        .zip(&embed.exports)
+        .map(|(r, name)| {
+            let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap());
+            let histogram: Vec<u64> = (0..header.buckets as usize).map(|b| word(2 + b)).collect();
+            ExportLatency {
+                export: name.clone(),
+                latency: Latency::from_histogram(word(0), word(1), &histogram),
+            }
+        })
+        .collect();
+    let session = Session {
+        imports: info.function_imports.clone(),
+        wasm: Vec::new(),
+        manifest: Some(manifest),
+        symbols: None,
+        sources: None,
+        plan: Plan::Start,
+        instrumented_here: false,
+        options,
+    };
+    let mut rec = session.recording();
+    rec.exports = exports;
+    let view = RuntimeView {
+        memory: profile,
+        state: RuntimeState {
+            node_count: header.node_count,
+            nodes_base: HEADER as u32,
+            flat_base: HEADER as u32 + header.node_count * 16,
+            overflow: header.overflow,
+        },
+    };
+    let end = RunEnd {
+        exit: Exit {
+            kind: ExitKind::Exit,
+            code: None,
+            message: Some(format!(
+                "written by the module itself ({profile_name}); how the guest ended is its host's to say"
+            )),
+        },
+        ..RunEnd::exited(0, 0)
+    };
+    let done = session.finish(rec, end, Some(view), sink)?;
+    Ok((session, done))
+}
+
+/// Checks that `profile` is a whole profile of this artifact.
+fn read_header(
+    profile: &[u8],
+    name: &str,
+    manifest: &Manifest,
+    embed: &EmbedManifest,
+) -> Result<Header, Error> {
+    let bad = |why: String| Error::Setup(format!("`{name}` is not a wprof profile: {why}"));
+    if profile.len() < HEADER || &profile[..8] != MAGIC {
+        return Err(bad("it does not start with `wprofemb`".into()));
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(profile[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(profile[at..at + 8].try_into().unwrap());
+    if u32_at(8) != VERSION {
+        return Err(bad(format!(
+            "format version {}, this wprof reads {VERSION}",
+            u32_at(8)
+        )));
+    }
+    let header = Header {
+        n_funcs: u32_at(12),
+        node_count: u32_at(16),
+        n_exports: u32_at(20),
+        id: u64_at(24),
+        overflow: u64_at(32),
+        buckets: u32_at(40),
+    };
+    if format!("{:016x}", header.id) != embed.id
+        || header.n_funcs as usize != manifest.functions.len()
+        || header.n_exports as usize != embed.exports.len()
+    {
+        return Err(Error::Setup(format!(
+            "`{name}` was written by another module (artifact id {:016x}), not by this one ({})",
+            header.id, embed.id
+        )));
+    }
+    if header.buckets as usize != buckets::COUNT || header.node_count > embed.node_cap {
+        return Err(bad("its header is inconsistent".into()));
+    }
+    let len = HEADER as u64
+        + header.node_count as u64 * 24
+        + header.n_funcs as u64 * 8
+        + header.n_exports as u64 * (16 + header.buckets as u64 * 8);
+    if profile.len() as u64 != len {
+        return Err(bad(format!(
+            "{} bytes where its header promises {len} (truncated?)",
+            profile.len()
+        )));
+    }
+    Ok(header)
+}
