@@ -24,6 +24,8 @@ use crate::abi::{self, EmbedManifest};
 
 const EMBED_WAT: &str = include_str!("embed.wat");
 const WASI: &str = "wasi_snapshot_preview1";
+/// What WASI's functions return for "not implemented".
+const ENOSYS: i32 = 52;
 
 /// Exports the artifact adds: writing the profile, and reading it out for
 /// hosts with no filesystem.
@@ -32,6 +34,11 @@ pub const DUMP: &str = "wprof_dump";
 pub const PROFILE_LEN: &str = "wprof_profile_len";
 /// `wprof_profile_copy(dst: i32) -> i32`.
 pub const PROFILE_COPY: &str = "wprof_profile_copy";
+/// `wprof_profile_ptr() -> i32`: where in [`MEMORY`] the profile
+/// `wprof_profile_len` built is.
+pub const PROFILE_PTR: &str = "wprof_profile_ptr";
+/// The runtime's memory.
+pub const MEMORY: &str = "wprof_memory";
 
 /// Links the runtimes into `module`, whose probe imports are `probes`
 /// (name, function), for `n_funcs` probed functions and a tree of
@@ -43,14 +50,15 @@ pub(crate) fn link(
     node_cap: u32,
     id: u64,
 ) -> Result<EmbedManifest, Error> {
-    let guest_memory = module
-        .memories
-        .iter()
-        .next()
-        .map(|m| m.id())
-        .ok_or_else(|| {
-            Error::Embed("the module has no linear memory to write its profile through".into())
-        })?;
+    // A module without memory gets an empty memory 0 that nothing else
+    // uses, so the embedded code has one to name; WASI can't write through
+    // it, the exported runtime memory still has the profile.
+    let first = module.memories.iter().next().map(|m| m.id());
+    let guest_memory =
+        first.unwrap_or_else(|| module.memories.add_local(false, false, 0, Some(0), None));
+    // A module that uses no WASI must not need it now: its WASI calls fail
+    // (ENOSYS), so it keeps exact counts and call counts per export.
+    let uses_wasi = module.imports.iter().any(|i| i.module == WASI);
     if module.memories.get(guest_memory).memory64 {
         return Err(Error::Embed("64-bit memories are not supported".into()));
     }
@@ -89,9 +97,15 @@ pub(crate) fn link(
                 });
                 let g = match found {
                     Some(g) => g,
-                    None => {
+                    None if uses_wasi => {
                         let ty = module.types.add(&params, &results);
                         module.add_import_func(WASI, &import.name, ty).0
+                    }
+                    None => {
+                        let mut b = FunctionBuilder::new(&mut module.types, &params, &results);
+                        b.func_body().i32_const(ENOSYS);
+                        let args = params.iter().map(|&t| module.locals.add(t)).collect();
+                        b.finish(args, &mut module.funcs)
                     }
                 };
                 em.funcs.insert(*f, g);
@@ -192,12 +206,15 @@ pub(crate) fn link(
         module.exports.get_mut(export).item = ExportItem::Function(wrapper);
         exports.push(name);
     }
-    for name in [DUMP, PROFILE_LEN, PROFILE_COPY] {
+    for name in [DUMP, PROFILE_LEN, PROFILE_COPY, PROFILE_PTR, MEMORY] {
         if module.exports.iter().any(|e| e.name == name) {
             return Err(Error::Embed(format!("the module already exports `{name}`")));
         }
+    }
+    for name in [DUMP, PROFILE_LEN, PROFILE_COPY, PROFILE_PTR] {
         module.exports.add(name, func(&em_exports, name)?);
     }
+    module.exports.add(MEMORY, rt_memory);
 
     // Set up before anything else runs: instantiation runs the start
     // function first.

@@ -193,6 +193,11 @@
   (func (export "wprof_profile_len") (result i32)
     (call $build))
 
+  ;; wprof_profile_ptr() -> where in the runtime's memory (exported as
+  ;; `wprof_memory`) `wprof_profile_len` built the profile.
+  (func (export "wprof_profile_ptr") (result i32)
+    (global.get $image))
+
   ;; wprof_profile_copy(dst) -> bytes written to memory 0 at `dst`.
   (func (export "wprof_profile_copy") (param $dst i32) (result i32)
     (local $len i32)
