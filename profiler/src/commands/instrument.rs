@@ -58,6 +58,13 @@ pub struct InstrumentCommand {
     #[arg(long, conflicts_with = "memory")]
     pub embed: bool,
 
+    /// With --embed: import WASI to time calls and write the profile even
+    /// when the module itself imports no WASI (its host must link WASI
+    /// preview1). Without it such a module gets no new imports: exact
+    /// counts, read through `wprof_profile_len`/`wprof_profile_ptr`.
+    #[arg(long, requires = "embed")]
+    pub wasi: bool,
+
     /// Calling contexts an --embed artifact keeps before new ones are cut
     /// at `[truncated]` (16 bytes each, allocated lazily).
     #[arg(long, value_name = "N", default_value_t = wprof_instrument::abi::DEFAULT_NODE_CAP, requires = "embed")]
@@ -72,6 +79,7 @@ impl InstrumentCommand {
         options.keep_dwarf = !self.strip_dwarf;
         options.memory = self.memory;
         options.embed = self.embed.then_some(self.max_contexts);
+        options.embed_wasi = self.wasi;
         let out = Progress::for_stderr()
             .step(
                 &format!("instrumenting ({})", progress::size(wasm.len())),

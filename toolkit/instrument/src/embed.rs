@@ -42,13 +42,15 @@ pub const MEMORY: &str = "wprof_memory";
 
 /// Links the runtimes into `module`, whose probe imports are `probes`
 /// (name, function), for `n_funcs` probed functions and a tree of
-/// `node_cap` contexts. `id` names this artifact in its profiles.
+/// `node_cap` contexts. `id` names this artifact in its profiles; `wasi`
+/// imports WASI even when the module does not.
 pub(crate) fn link(
     module: &mut Module,
     probes: &[(&str, FunctionId)],
     n_funcs: u32,
     node_cap: u32,
     id: u64,
+    wasi: bool,
 ) -> Result<EmbedManifest, Error> {
     // A module without memory gets an empty memory 0 that nothing else
     // uses, so the embedded code has one to name; WASI can't write through
@@ -58,7 +60,7 @@ pub(crate) fn link(
         first.unwrap_or_else(|| module.memories.add_local(false, false, 0, Some(0), None));
     // A module that uses no WASI must not need it now: its WASI calls fail
     // (ENOSYS), so it keeps exact counts and call counts per export.
-    let uses_wasi = module.imports.iter().any(|i| i.module == WASI);
+    let uses_wasi = wasi || module.imports.iter().any(|i| i.module == WASI);
     if module.memories.get(guest_memory).memory64 {
         return Err(Error::Embed("64-bit memories are not supported".into()));
     }

@@ -77,6 +77,12 @@ pub struct Options {
     /// calling-context tree of this many nodes: a self-profiling module
     /// that needs no `wprof` imports. Default: `None`.
     pub embed: Option<u32>,
+    /// With `embed`: import the WASI functions the artifact needs to time
+    /// calls and write its profile even when the module imports no WASI
+    /// (its host must then link WASI preview1). Default: `false`; such
+    /// modules get no new imports and keep exact counts only, read through
+    /// their exports.
+    pub embed_wasi: bool,
 }
 
 impl Default for Options {
@@ -86,6 +92,7 @@ impl Default for Options {
             memory: false,
             debug: None,
             embed: None,
+            embed_wasi: false,
         }
     }
 }
@@ -219,6 +226,7 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
                 functions.len() as u32,
                 node_cap,
                 id,
+                options.embed_wasi,
             )?)
         }
         None => None,
