@@ -65,6 +65,12 @@ pub struct InstrumentCommand {
     #[arg(long, requires = "embed")]
     pub wasi: bool,
 
+    /// With --embed: keep exact calls per function (no calling contexts)
+    /// and per-export call count, mean and maximum time, in globals: for
+    /// hosts without multi-memory, such as Node 20.
+    #[arg(long, requires = "embed")]
+    pub counts_only: bool,
+
     /// Calling contexts an --embed artifact keeps before new ones are cut
     /// at `[truncated]` (16 bytes each, allocated lazily).
     #[arg(long, value_name = "N", default_value_t = wprof_instrument::abi::DEFAULT_NODE_CAP, requires = "embed")]
@@ -78,7 +84,11 @@ impl InstrumentCommand {
         let mut options = wprof_instrument::Options::default();
         options.keep_dwarf = !self.strip_dwarf;
         options.memory = self.memory;
-        options.embed = self.embed.then_some(self.max_contexts);
+        options.embed = self.embed.then_some(if self.counts_only {
+            wprof_instrument::embed::Tier::Counts
+        } else {
+            wprof_instrument::embed::Tier::Contexts(self.max_contexts)
+        });
         options.embed_wasi = self.wasi;
         let out = Progress::for_stderr()
             .step(

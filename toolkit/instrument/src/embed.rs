@@ -22,7 +22,10 @@ use walrus::{
 use crate::Error;
 use crate::abi::{self, EmbedManifest};
 
+mod counts;
+
 const EMBED_WAT: &str = include_str!("embed.wat");
+const TREE_WAT: &str = include_str!("tree.wat");
 const WASI: &str = "wasi_snapshot_preview1";
 /// What WASI's functions return for "not implemented".
 const ENOSYS: i32 = 52;
@@ -40,21 +43,33 @@ pub const PROFILE_PTR: &str = "wprof_profile_ptr";
 /// The runtime's memory.
 pub const MEMORY: &str = "wprof_memory";
 
+/// Where an embedded artifact keeps what it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The calling-context tree of this many nodes and latency histograms,
+    /// in a memory of the runtime's own (hosts with multi-memory).
+    Contexts(u32),
+    /// Exact calls per function and per-export call count, total and
+    /// maximum, in globals: runs on every host (Node 20 has no
+    /// multi-memory).
+    Counts,
+}
+
 /// Links the runtimes into `module`, whose probe imports are `probes`
-/// (name, function), for `n_funcs` probed functions and a tree of
-/// `node_cap` contexts. `id` names this artifact in its profiles; `wasi`
-/// imports WASI even when the module does not.
+/// (name, function), for `n_funcs` probed functions, storing in `tier`.
+/// `id` names this artifact in its profiles; `wasi` imports WASI even when
+/// the module does not.
 pub(crate) fn link(
     module: &mut Module,
     probes: &[(&str, FunctionId)],
     n_funcs: u32,
-    node_cap: u32,
+    tier: Tier,
     id: u64,
     wasi: bool,
 ) -> Result<EmbedManifest, Error> {
     // A module without memory gets an empty memory 0 that nothing else
     // uses, so the embedded code has one to name; WASI can't write through
-    // it, the exported runtime memory still has the profile.
+    // it, the exports still give the profile.
     let first = module.memories.iter().next().map(|m| m.id());
     let guest_memory =
         first.unwrap_or_else(|| module.memories.add_local(false, false, 0, Some(0), None));
@@ -70,34 +85,86 @@ pub(crate) fn link(
         .filter(|f| matches!(f.kind, FunctionKind::Local(_)))
         .map(|f| f.id())
         .collect();
+    let n_exports = module
+        .exports
+        .iter()
+        .filter(|e| matches!(e.item, ExportItem::Function(_)) && e.name != "_initialize")
+        .count() as u32;
 
-    // The probe runtime, with a memory of its own.
-    let rt_memory = module.memories.add_local(false, false, 1, None, None);
-    module.memories.get_mut(rt_memory).name = Some("wprof".into());
-    let runtime = parse(abi::runtime_wasm())?;
-    let mut rt = Linker::new();
-    for m in runtime.memories.iter() {
-        rt.memories.insert(m.id(), rt_memory);
-    }
-    let rt_exports = rt.link(&runtime, module)?;
+    // The storage tier: `tier.*` for embed.wat, and where probe calls go.
+    let mut redirect = HashMap::new();
+    let mut init = None;
+    let (tier_exports, rt_memory) = match tier {
+        Tier::Contexts(node_cap) => {
+            // The probe runtime, with a memory of its own.
+            let rt_memory = module.memories.add_local(false, false, 1, None, None);
+            module.memories.get_mut(rt_memory).name = Some("wprof".into());
+            let runtime = parse(abi::runtime_wasm())?;
+            let mut rt = Linker::new();
+            for m in runtime.memories.iter() {
+                rt.memories.insert(m.id(), rt_memory);
+            }
+            let rt_exports = rt.link(&runtime, module)?;
+            for &(name, import) in probes {
+                redirect.insert(import, func(&rt_exports, name)?);
+            }
+            let tree = parse(&assemble("tree.wat", TREE_WAT)?)?;
+            let mut t = Linker::new();
+            for import in tree.imports.iter() {
+                match (import.module.as_str(), &import.kind) {
+                    ("guest", ImportKind::Memory(m)) => {
+                        t.memories.insert(*m, guest_memory);
+                    }
+                    ("wprof", ImportKind::Memory(m)) => {
+                        t.memories.insert(*m, rt_memory);
+                    }
+                    ("wprof", ImportKind::Global(g)) => {
+                        match rt_exports.get(import.name.as_str()) {
+                            Some(ExportItem::Global(mine)) => {
+                                t.globals.insert(*g, *mine);
+                            }
+                            _ => {
+                                return Err(Error::Embed(format!(
+                                    "runtime lacks `{}`",
+                                    import.name
+                                )));
+                            }
+                        }
+                    }
+                    _ => return Err(unexpected("tree.wat", import)),
+                }
+            }
+            let exports = t.link(&tree, module)?;
+            init = Some((
+                func(&rt_exports, abi::runtime_exports::INIT)?,
+                node_cap,
+                func(&exports, "embed_init")?,
+            ));
+            (exports, Some(rt_memory))
+        }
+        Tier::Counts => {
+            let exports = counts::tier(
+                module,
+                guest_memory,
+                probes,
+                &originals,
+                n_funcs,
+                n_exports,
+                id,
+            )?;
+            (exports, None)
+        }
+    };
 
-    // The embedded runtime, its imports resolved in the guest.
-    let embed_wasm =
-        wat::parse_str(EMBED_WAT).map_err(|e| Error::Embed(format!("embed.wat: {e}")))?;
-    let embedded = parse(&embed_wasm)?;
+    // The shared part, its imports resolved in the guest.
+    let embedded = parse(&assemble("embed.wat", EMBED_WAT)?)?;
     let mut em = Linker::new();
     for import in embedded.imports.iter() {
         match (import.module.as_str(), &import.kind) {
             (WASI, ImportKind::Function(f)) => {
                 let ty = embedded.types.get(embedded.funcs.get(*f).ty());
                 let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
-                let found = module.imports.find(WASI, &import.name).and_then(|i| {
-                    match module.imports.get(i).kind {
-                        ImportKind::Function(g) => Some(g),
-                        _ => None,
-                    }
-                });
-                let g = match found {
+                let g = match imported(module, &import.name) {
                     Some(g) => g,
                     None if uses_wasi => {
                         let ty = module.types.add(&params, &results);
@@ -115,35 +182,16 @@ pub(crate) fn link(
             ("guest", ImportKind::Memory(m)) => {
                 em.memories.insert(*m, guest_memory);
             }
-            ("wprof", ImportKind::Memory(m)) => {
-                em.memories.insert(*m, rt_memory);
+            ("tier", ImportKind::Function(f)) => {
+                em.funcs.insert(*f, func(&tier_exports, &import.name)?);
             }
-            ("wprof", ImportKind::Global(g)) => match rt_exports.get(import.name.as_str()) {
-                Some(ExportItem::Global(mine)) => {
-                    em.globals.insert(*g, *mine);
-                }
-                _ => return Err(Error::Embed(format!("runtime lacks `{}`", import.name))),
-            },
-            _ => {
-                return Err(Error::Embed(format!(
-                    "embed.wat imports {}::{}",
-                    import.module, import.name
-                )));
-            }
+            _ => return Err(unexpected("embed.wat", import)),
         }
     }
     let em_exports = em.link(&embedded, module)?;
-    let func = |exports: &HashMap<String, ExportItem>, name: &str| match exports.get(name) {
-        Some(ExportItem::Function(f)) => Ok(*f),
-        _ => Err(Error::Embed(format!("runtime lacks `{name}`"))),
-    };
 
     // The guest's probe imports become calls of the linked runtime, and its
     // exits write the profile first.
-    let mut redirect = HashMap::new();
-    for &(name, import) in probes {
-        redirect.insert(import, func(&rt_exports, name)?);
-    }
     let dump = func(&em_exports, DUMP)?;
     if let Some(exit) = imported(module, "proc_exit") {
         let ty = module.types.get(module.funcs.get(exit).ty());
@@ -162,6 +210,7 @@ pub(crate) fn link(
             ir::dfs_pre_order_mut(&mut calls, local, entry);
         }
     }
+    // No call of a probe import is left.
     for &(_, import) in probes {
         if let Some(i) = module.imports.get_imported_func(import).map(|i| i.id()) {
             module.imports.delete(i);
@@ -172,7 +221,7 @@ pub(crate) fn link(
     // Every exported function is timed; `_start` also writes the profile
     // when it returns.
     let now = func(&em_exports, "now")?;
-    let record = func(&em_exports, "record")?;
+    let record = func(&tier_exports, "record")?;
     let wrapped: Vec<(walrus::ExportId, String, FunctionId)> = module
         .exports
         .iter()
@@ -213,35 +262,43 @@ pub(crate) fn link(
             return Err(Error::Embed(format!("the module already exports `{name}`")));
         }
     }
-    for name in [DUMP, PROFILE_LEN, PROFILE_COPY, PROFILE_PTR] {
+    for name in [DUMP, PROFILE_LEN, PROFILE_COPY] {
         module.exports.add(name, func(&em_exports, name)?);
     }
-    module.exports.add(MEMORY, rt_memory);
+    if let Some(rt_memory) = rt_memory {
+        module
+            .exports
+            .add(PROFILE_PTR, func(&tier_exports, PROFILE_PTR)?);
+        module.exports.add(MEMORY, rt_memory);
+    }
 
     // Set up before anything else runs: instantiation runs the start
     // function first.
-    let init = func(&rt_exports, abi::runtime_exports::INIT)?;
-    let embed_init = func(&em_exports, "embed_init")?;
-    let mut b = FunctionBuilder::new(&mut module.types, &[], &[]);
-    let mut body = b.func_body();
-    body.i32_const(n_funcs as i32)
-        .i32_const(node_cap as i32)
-        .call(init)
-        .drop()
-        .i32_const(exports.len() as i32)
-        .i64_const(id as i64)
-        .call(embed_init);
-    if let Some(start) = module.start {
-        body.call(start);
+    if let Some((init, node_cap, embed_init)) = init {
+        let mut b = FunctionBuilder::new(&mut module.types, &[], &[]);
+        let mut body = b.func_body();
+        body.i32_const(n_funcs as i32)
+            .i32_const(node_cap as i32)
+            .call(init)
+            .drop()
+            .i32_const(exports.len() as i32)
+            .i64_const(id as i64)
+            .call(embed_init);
+        if let Some(start) = module.start {
+            body.call(start);
+        }
+        let start = b.finish(vec![], &mut module.funcs);
+        module.funcs.get_mut(start).name = Some("wprof:start".into());
+        module.start = Some(start);
     }
-    let start = b.finish(vec![], &mut module.funcs);
-    module.funcs.get_mut(start).name = Some("wprof:start".into());
-    module.start = Some(start);
 
     Ok(EmbedManifest {
         id: format!("{id:016x}"),
         exports,
-        node_cap,
+        node_cap: match tier {
+            Tier::Contexts(n) => n,
+            Tier::Counts => 0,
+        },
     })
 }
 
@@ -252,6 +309,24 @@ fn imported(module: &Module, name: &str) -> Option<FunctionId> {
         ImportKind::Function(f) => Some(f),
         _ => None,
     }
+}
+
+fn func(exports: &HashMap<String, ExportItem>, name: &str) -> Result<FunctionId, Error> {
+    match exports.get(name) {
+        Some(ExportItem::Function(f)) => Ok(*f),
+        _ => Err(Error::Embed(format!("runtime lacks `{name}`"))),
+    }
+}
+
+fn unexpected(source: &str, import: &walrus::Import) -> Error {
+    Error::Embed(format!(
+        "{source} imports {}::{}",
+        import.module, import.name
+    ))
+}
+
+fn assemble(name: &str, text: &str) -> Result<Vec<u8>, Error> {
+    wat::parse_str(text).map_err(|e| Error::Embed(format!("{name}: {e}")))
 }
 
 fn parse(wasm: &[u8]) -> Result<Module, Error> {

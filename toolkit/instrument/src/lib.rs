@@ -73,10 +73,10 @@ pub struct Options {
     /// `.debug_*` sections alone), for source locations of a stripped
     /// module. Default: the module's own sections.
     pub debug: Option<std::sync::Arc<[u8]>>,
-    /// Link the probe runtime into the artifact (see [`embed`]), with a
-    /// calling-context tree of this many nodes: a self-profiling module
-    /// that needs no `wprof` imports. Default: `None`.
-    pub embed: Option<u32>,
+    /// Link the profiler into the artifact (see [`embed`]), storing in
+    /// this tier: a self-profiling module that needs no `wprof` imports.
+    /// Default: `None`.
+    pub embed: Option<embed::Tier>,
     /// With `embed`: import the WASI functions the artifact needs to time
     /// calls and write its profile even when the module imports no WASI
     /// (its host must then link WASI preview1). Default: `false`; such
@@ -208,7 +208,7 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
                 "memory probes are not supported in an embedded artifact yet".into(),
             ));
         }
-        Some(node_cap) => {
+        Some(tier) => {
             let mut imports = vec![
                 (abi::ENTER, probes.enter),
                 (abi::LEAVE, probes.leave),
@@ -219,12 +219,12 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
             for (&(name, _), &(_, f)) in abi::LEAVE_VALUE.iter().zip(&probes.leave_value) {
                 imports.push((name, f));
             }
-            let id = artifact_id(wasm, node_cap);
+            let id = artifact_id(wasm, tier);
             Some(embed::link(
                 &mut module,
                 &imports,
                 functions.len() as u32,
-                node_cap,
+                tier,
                 id,
                 options.embed_wasi,
             )?)
@@ -250,10 +250,14 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
 }
 
 /// A name for an embedded artifact that its profiles repeat: FNV-1a of
-/// the original and the tree size, so the same inputs give the same bytes.
-fn artifact_id(wasm: &[u8], node_cap: u32) -> u64 {
+/// the original and the tier, so the same inputs give the same bytes.
+fn artifact_id(wasm: &[u8], tier: embed::Tier) -> u64 {
+    let tier = match tier {
+        embed::Tier::Contexts(n) => n,
+        embed::Tier::Counts => u32::MAX,
+    };
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in wasm.iter().chain(&node_cap.to_le_bytes()) {
+    for &b in wasm.iter().chain(&tier.to_le_bytes()) {
         h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
     h

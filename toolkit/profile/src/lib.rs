@@ -328,49 +328,58 @@ pub mod buckets {
     }
 }
 
-impl Latency {
-    /// Summarises a latency histogram ([`buckets`]) with its exact count
-    /// and total: percentiles are the midpoint of their bucket (within
-    /// 12.5%), the maximum the top of the highest non-empty bucket.
-    pub fn from_histogram(count: u64, total_ns: u64, histogram: &[u64]) -> Latency {
-        if count == 0 {
-            return Latency::default();
-        }
+/// One export's calls, as a self-profiling artifact timed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportLatency {
+    /// The export.
+    pub export: String,
+    /// Completed calls (exact).
+    pub count: u64,
+    /// Mean duration (exact).
+    pub mean_ns: u64,
+    /// Slowest call (exact).
+    pub max_ns: u64,
+    /// Median, from the histogram: its bucket's midpoint (within 12.5%).
+    /// Absent when the artifact kept no histogram (the counts tier).
+    pub p50_ns: Option<u64>,
+    /// 99th percentile, likewise.
+    pub p99_ns: Option<u64>,
+}
+
+impl ExportLatency {
+    /// From what the artifact recorded: calls, their total and maximum,
+    /// and the [`buckets`] histogram (empty when it kept none).
+    pub fn new(
+        export: String,
+        count: u64,
+        total_ns: u64,
+        max_ns: u64,
+        histogram: &[u64],
+    ) -> ExportLatency {
         let mid = |b: usize| {
             let (lo, hi) = buckets::range(b);
             lo + (hi - lo - 1) / 2
         };
         let rank = |p: f64| {
+            if count == 0 || histogram.is_empty() {
+                return None;
+            }
             let r = ((p * count as f64).ceil() as u64).clamp(1, count);
             let mut seen = 0;
-            for (b, &n) in histogram.iter().enumerate() {
+            histogram.iter().enumerate().find_map(|(b, &n)| {
                 seen += n;
-                if seen >= r {
-                    return mid(b);
-                }
-            }
-            0
+                (seen >= r).then(|| mid(b).min(max_ns))
+            })
         };
-        Latency {
+        ExportLatency {
+            export,
             count,
+            mean_ns: total_ns.checked_div(count).unwrap_or(0),
+            max_ns,
             p50_ns: rank(0.50),
             p99_ns: rank(0.99),
-            max_ns: histogram
-                .iter()
-                .rposition(|&n| n > 0)
-                .map_or(0, |b| buckets::range(b).1 - 1),
-            mean_ns: total_ns / count,
         }
     }
-}
-
-/// One export's calls, as a self-profiling artifact timed them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExportLatency {
-    /// The export.
-    pub export: String,
-    /// Its calls' latency.
-    pub latency: Latency,
 }
 
 /// Nearest-rank percentile `p` (0–1) of sorted values; 0 when empty.
@@ -652,12 +661,16 @@ mod tests {
             h[buckets::of(d)] += 1;
         }
         let exact = Latency::from_durations(&durations);
-        let approx = Latency::from_histogram(1000, durations.iter().sum(), &h);
+        let total = durations.iter().sum();
+        let approx = ExportLatency::new("f".into(), 1000, total, exact.max_ns, &h);
         assert_eq!((approx.count, approx.mean_ns), (exact.count, exact.mean_ns));
         for (a, e) in [(approx.p50_ns, exact.p50_ns), (approx.p99_ns, exact.p99_ns)] {
+            let a = a.unwrap();
             assert!(a.abs_diff(e) * 8 <= e, "{a} vs {e}");
         }
-        assert!(approx.max_ns >= exact.max_ns);
+        // Without a histogram, no percentiles rather than made-up ones.
+        let counts = ExportLatency::new("f".into(), 1000, total, exact.max_ns, &[]);
+        assert_eq!((counts.p50_ns, counts.p99_ns), (None, None));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! counters directly followed by the per-context overflow counters), so the
 //! one tree reader reads it as it reads a live runtime's memory.
 
-use wprof_instrument::abi::{EmbedManifest, Manifest, RuntimeState};
-use wprof_profile::{Exit, ExitKind, ExportLatency, Latency, buckets};
+use wprof_instrument::abi::{self, EmbedManifest, Manifest, RuntimeState};
+use wprof_profile::{Exit, ExitKind, ExportLatency, buckets};
 
 use crate::cli::RunOptions;
 use crate::module::{self, ModuleInfo};
@@ -28,6 +28,8 @@ struct Header {
     id: u64,
     overflow: u64,
     buckets: u32,
+    /// Calling contexts (else per-function counts only).
+    contexts: bool,
 }
 
 /// Writes the output set for `profile` (a file the artifact `artifact`
@@ -53,19 +55,25 @@ pub fn collect(
     let header = read_header(profile, profile_name, &manifest, &embed)?;
     options.max_contexts = embed.node_cap;
     let tables = HEADER + header.node_count as usize * 24 + header.n_funcs as usize * 8;
-    let per_export = 16 + header.buckets as usize * 8;
+    let per_export = 24 + header.buckets as usize * 8;
     let exports = profile[tables..]
         .chunks_exact(per_export)
         .zip(&embed.exports)
         .map(|(r, name)| {
             let word = |i: usize| u64::from_le_bytes(r[i * 8..i * 8 + 8].try_into().unwrap());
-            let histogram: Vec<u64> = (0..header.buckets as usize).map(|b| word(2 + b)).collect();
-            ExportLatency {
-                export: name.clone(),
-                latency: Latency::from_histogram(word(0), word(1), &histogram),
-            }
+            let histogram: Vec<u64> = (0..header.buckets as usize).map(|b| word(3 + b)).collect();
+            ExportLatency::new(name.clone(), word(0), word(1), word(2), &histogram)
         })
         .collect();
+    // Counts alone read as a tree of one level: each function a context
+    // of its own under the root.
+    let flat;
+    let (image, node_count) = if header.contexts {
+        (profile, header.node_count)
+    } else {
+        flat = flat_tree(&profile[HEADER..HEADER + header.n_funcs as usize * 8]);
+        (&flat[..], header.n_funcs + abi::OVERFLOW_NODE + 1)
+    };
     let session = Session {
         imports: info.function_imports.clone(),
         wasm: Vec::new(),
@@ -79,11 +87,11 @@ pub fn collect(
     let mut rec = session.recording();
     rec.exports = exports;
     let view = RuntimeView {
-        memory: profile,
+        memory: image,
         state: RuntimeState {
-            node_count: header.node_count,
+            node_count,
             nodes_base: HEADER as u32,
-            flat_base: HEADER as u32 + header.node_count * 16,
+            flat_base: HEADER as u32 + node_count * 16,
             overflow: header.overflow,
         },
     };
@@ -99,6 +107,26 @@ pub fn collect(
     };
     let done = session.finish(rec, end, Some(view), sink)?;
     Ok((session, done))
+}
+
+/// The image of a counts-tier profile as if it had contexts: the header's
+/// room, the root and overflow nodes, a node per function under the root,
+/// then the counters.
+fn flat_tree(counts: &[u8]) -> Vec<u8> {
+    let mut image = vec![0u8; HEADER];
+    let node = |image: &mut Vec<u8>, parent: u32, fid: u32, calls: u64| {
+        image.extend(parent.to_le_bytes());
+        image.extend(fid.to_le_bytes());
+        image.extend(calls.to_le_bytes());
+    };
+    node(&mut image, u32::MAX, u32::MAX, 0);
+    node(&mut image, abi::ROOT_NODE, u32::MAX - 1, 0);
+    for (fid, c) in counts.chunks_exact(8).enumerate() {
+        let calls = u64::from_le_bytes(c.try_into().unwrap());
+        node(&mut image, abi::ROOT_NODE, fid as u32, calls);
+    }
+    image.extend_from_slice(counts);
+    image
 }
 
 /// Checks that `profile` is a whole profile of this artifact.
@@ -127,6 +155,7 @@ fn read_header(
         id: u64_at(24),
         overflow: u64_at(32),
         buckets: u32_at(40),
+        contexts: u32_at(44) & 1 == 1,
     };
     if format!("{:016x}", header.id) != embed.id
         || header.n_funcs as usize != manifest.functions.len()
@@ -137,13 +166,18 @@ fn read_header(
             header.id, embed.id
         )));
     }
-    if header.buckets as usize != buckets::COUNT || header.node_count > embed.node_cap {
+    let consistent = if header.contexts {
+        header.buckets as usize == buckets::COUNT && header.node_count <= embed.node_cap
+    } else {
+        header.buckets == 0 && header.node_count == 0
+    };
+    if !consistent {
         return Err(bad("its header is inconsistent".into()));
     }
     let len = HEADER as u64
         + header.node_count as u64 * 24
         + header.n_funcs as u64 * 8
-        + header.n_exports as u64 * (16 + header.buckets as u64 * 8);
+        + header.n_exports as u64 * (24 + header.buckets as u64 * 8);
     if profile.len() as u64 != len {
         return Err(bad(format!(
             "{} bytes where its header promises {len} (truncated?)",

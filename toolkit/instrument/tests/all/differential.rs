@@ -276,8 +276,13 @@ fn random_modules_behave_the_same_embedded() {
         module.ensure_termination(100).unwrap();
         let original = module.to_bytes();
         let mut options = wprof_instrument::Options::default();
-        // A small tree, so some modules fill it.
-        options.embed = Some(16);
+        // A small tree, so some modules fill it; every other seed the
+        // counts tier.
+        options.embed = Some(if seed % 2 == 0 {
+            wprof_instrument::embed::Tier::Contexts(16)
+        } else {
+            wprof_instrument::embed::Tier::Counts
+        });
         let embedded = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: embedding failed: {e}"))
             .wasm;
