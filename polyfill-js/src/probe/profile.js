@@ -261,10 +261,10 @@ function invoke(plan, instance, wasi, hasMemory, runtime, events, session, last)
   // Numbers only: the same arguments every call. Otherwise (`null`) some
   // are data the session writes into the guest's memory before each call.
   const fixed = plan.args?.map(({ type, value }) => (type === 'i64' ? BigInt(value) : number(value)));
-  if (plan.initialize) {
-    if (hasMemory) wasi.initialize(instance);
-    else /** @type {() => void} */ (instance.exports._initialize)();
-  }
+  // The polyfill's `initialize` also binds WASI to the instance's memory,
+  // which a library without `_initialize` needs as much as one with it.
+  if (hasMemory) wasi.initialize(instance);
+  else if (plan.initialize) /** @type {() => void} */ (instance.exports._initialize)();
   for (let n = 1; n <= plan.repeat; n++) {
     runtime?.resetContext();
     const args = fixed ?? session.invokeArgs(instance.exports);
