@@ -104,7 +104,8 @@ pub const RUN_FLAGS: &[Flag] = &[
     flag(
         "invoke",
         Some("EXPORT"),
-        "Call this export instead of `_start` (library/reactor modules; `_initialize` runs first if present)",
+        "Call this export instead of `_start` (library/reactor modules; `_initialize` runs first if present); \
+         the last call's results are printed after the guest's output",
     ),
     Flag {
         default: Some("1"),
