@@ -106,6 +106,8 @@ async function run(toolkit, request) {
     sampler?.close();
   }
   const ms = performance.now() - started;
+  // An invoked export's results follow the guest's output, as in the CLIs.
+  if (result.stdout.length > 0) post({ type: 'output', stream: 'stdout', bytes: result.stdout });
   post(
     {
       type: 'done',

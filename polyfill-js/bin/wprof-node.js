@@ -240,6 +240,7 @@ async function run(argv) {
   } finally {
     for (const [host, guest] of options.dirs) saveDirectory(preopens[guest], host);
   }
+  writeOut(1, result.stdout);
   for (const line of result.messages) console.error(`wprof-node: ${line}`);
   return result.exitCode;
 }

@@ -4,7 +4,9 @@
 //
 // - call counts: `calls.folded` byte for byte, summary.json's functions and
 //   calls, how the guest ended, its stdout and wprof's exit code, on every
-//   Rust guest of profiler/tests/all/guests.rs (tests/guests/rust/expected);
+//   Rust guest of profiler/tests/all/guests.rs (tests/guests/rust/expected),
+//   and with `--invoke` the results printed after it, strings passed and
+//   returned through the guest's memory included;
 // - memory (`--memory`): summary.json's `memory` section on the Rust, C and
 //   AssemblyScript guests of profiler/tests/all/memory.rs, and the heap
 //   dumps of `--heap-dump-every`;
@@ -217,13 +219,34 @@ describe('native and Node give the same call-count profile', () => {
     const exp = expected('reactor');
     for (const [i, inv] of exp.invocations.entries()) {
       const args = ['--invoke', inv.invoke, ...inv.args.flatMap((/** @type {string} */ a) => ['--arg', a])];
+      if (inv.result) args.push('--result', inv.result);
+      if (inv.repeat) args.push('--repeat', String(inv.repeat));
       const { node } = assertParity(`reactor-${i}`, [...args, join(guests, exp.module)]);
       assertCalls(node.summary, inv.calls);
       assert.equal(node.status, inv.exit_code);
-      if (Array.isArray(inv.results)) assert.deepEqual(node.summary.invoke.results, inv.results);
+      // The results printed after the guest's output (equal natively, above).
+      assert.equal(node.stdout, inv.stdout, `stdout of ${args.join(' ')}`);
+      assert.deepEqual(node.summary.invoke.args, inv.args);
+      if (Array.isArray(inv.results)) {
+        assert.deepEqual(node.summary.invoke.results, inv.results);
+        assert.equal(node.summary.invoke.latency.count, inv.repeat ?? 1);
+      }
     }
     const { node } = assertParity('reactor-repeat', ['--invoke', 'fib', '--arg', '15', '--repeat', '20', join(guests, exp.module)]);
     assert.equal(node.summary.invoke.latency.count, 20);
+  });
+
+  test('--invoke with strings: two results, malloc, and a result outside memory', () => {
+    const wat = join(repo, 'tests/guests/wat/strings.wat');
+    const { node } = assertParity('strings-repeat', ['--invoke', 'repeat', '--arg', 'str:ab', '--arg', '3', '--result', 'str', '--repeat', '4', wat]);
+    assert.equal(node.stdout, 'ababab\n');
+    assertCalls(node.summary, { malloc: 8, repeat: 4 });
+    assert.match(node.callsFolded, /^malloc 4$/m);
+    const lost = assertParity('strings-lost', ['--invoke', 'lost', '--result', 'str', wat]);
+    assert.equal(lost.node.stdout, '65000\n1000\n');
+    const warning = /warning: --result str: cannot read the last call's result: .* run past the end of memory/;
+    assert.match(lost.node.stderr, warning);
+    assert.match(lost.native.stderr, warning);
   });
 
   test('an artifact of `wprof instrument` runs as is', () => {
@@ -300,6 +323,18 @@ describe('native and Node give the same memory profile (--memory)', () => {
 
   test('rust: wasm32-unknown-unknown library, --invoke', () => {
     assertMemoryParity('mem-rust-lib', ['--invoke', 'handle', '--repeat', '20', join(libraries, 'memlib.wasm')]);
+  });
+
+  test('--invoke with a string argument: the allocations wprof makes are the guest\'s', () => {
+    // Four events per call (the argument's allocation, call start, repeat's
+    // own allocation, call end) fill the 8192-record batch after call 2048,
+    // so call 2049's argument allocation hands the batch to the session
+    // while the session is writing that argument into the guest.
+    const wat = join(repo, 'tests/guests/wat/strings.wat');
+    const args = ['--invoke', 'repeat', '--arg', 'str:ab', '--arg', '1', '--result', 'str', '--repeat', '2049', wat];
+    const { node } = assertMemoryParity('mem-strings', args);
+    assert.equal(node.summary.memory.allocations, 2 * 2049);
+    assert.equal(node.stdout, 'ab\n');
   });
 
   test('c: the malloc family', (t) => {

@@ -1,6 +1,7 @@
 // `profile()`: one run with the project's WASI polyfill, from hand-written
 // guests — how runs end (return, proc_exit, trap), `invoke` with typed
-// arguments and results, `--memory` and heap dumps, artifacts taken as is,
+// arguments and results (strings passed through the guest's allocator and
+// printed back), `--memory` and heap dumps, artifacts taken as is,
 // the closing messages, and the wprof errors that are not the guest's.
 
 import assert from 'node:assert/strict';
@@ -140,6 +141,7 @@ test('invoke parses arguments by type and shows results like the native runner',
       { type: 'i64', value: '-9223372036854775807' },
     ],
     results: ['i64'],
+    result: null,
     repeat: 1,
     initialize: true,
     dumps: false,
@@ -165,6 +167,43 @@ test('invoke parses arguments by type and shows results like the native runner',
   assert.equal(repeated.repeat, 5);
   assert.equal(repeated.latency.count, 5);
   assert.ok(repeated.latency.max_ns >= repeated.latency.p50_ns);
+});
+
+test('data arguments go through the guest\'s allocator; results are printed after its output', () => {
+  const bytes = wasm(`(module ${WASI_IMPORTS}
+    (global $heap (mut i32) (i32.const 1024))
+    (func (export "malloc") (param i32) (result i32)
+      (global.get $heap) (global.set $heap (i32.add (global.get $heap) (local.get 0))))
+    (func (export "skip") (param i64 i32 i32) (result i32 i32)
+      (call $hi)
+      (i32.add (local.get 1) (i32.wrap_i64 (local.get 0)))
+      (i32.sub (local.get 2) (i32.wrap_i64 (local.get 0))))
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))`);
+  const options = runOptions({ invoke: { export: 'skip', args: ['2', 'str:hello'], repeat: 3 } });
+  options.invoke.result = 'str';
+  const session = new toolkit.Session(bytes, JSON.stringify(options), () => {}, '');
+  const plan = JSON.parse(session.plan());
+  session.free();
+  assert.equal(plan.args, null, 'the host asks for each call\'s arguments');
+  assert.equal(plan.result, 'str');
+
+  /** @type {number[]} */
+  const guestOut = [];
+  const wasi = new WASI({ args: ['guest.wat'], stdout: (b) => guestOut.push(...b), stderr: () => {} });
+  const r = profile(toolkit, { bytes, options, wasi });
+  const summary = JSON.parse(new TextDecoder().decode(r.files.get('summary.json')));
+  assert.equal(new TextDecoder().decode(new Uint8Array(guestOut)), 'hi\nhi\nhi\n', 'the guest\'s own output');
+  assert.equal(new TextDecoder().decode(r.stdout), 'llo\n', 'the result, printed by the host after it');
+  assert.deepEqual(summary.invoke.results, ['str:llo']);
+  assert.deepEqual(summary.invoke.args, ['2', 'str:hello']);
+  const malloc = summary.functions.find((/** @type {any} */ f) => f.name === 'malloc');
+  assert.equal(malloc.calls, 3, 'a fresh copy for every call');
+  // wprof's allocations are calls at the root, outside the export's stacks.
+  assert.match(new TextDecoder().decode(r.files.get('calls.folded')), /^malloc 3$/m);
+
+  const numbers = runOptions({ invoke: { export: 'add', args: ['2', '3'] } });
+  const sum = profile(toolkit, { bytes, options: numbers, wasi: new WASI({ args: ['guest.wat'] }) });
+  assert.equal(new TextDecoder().decode(sum.stdout), '5\n', 'numbers one per line, as wasmtime prints them');
 });
 
 test('proc_exit inside an invoked export is an exit, not a trap', () => {

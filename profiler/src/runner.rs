@@ -48,6 +48,7 @@ use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 use wprof_instrument::abi::{self, RuntimeState};
 use wprof_profile::values::Value;
 use wprof_profile::{Exit, ExitKind, Mode};
+use wprof_session::invoke::{Guest, InvokeError};
 use wprof_session::outputs::Sink;
 use wprof_session::{Event, Finished, Plan, Recording, RunEnd, RuntimeView, Session};
 
@@ -545,6 +546,7 @@ fn run_plan(
             export,
             args,
             results,
+            result,
             repeat,
             initialize,
             dumps,
@@ -556,7 +558,8 @@ fn run_plan(
             let func = instance
                 .get_func(&mut *store, export)
                 .ok_or_else(|| wasmtime::Error::msg(format!("`{export}` disappeared")))?;
-            let args: Vec<Val> = args.iter().map(to_val).collect();
+            // Numbers only: the same arguments every call, converted once.
+            let fixed: Option<Vec<Val>> = args.as_ref().map(|a| a.iter().map(to_val).collect());
             let mut out: Vec<Val> = results.iter().map(|_| Val::I32(0)).collect();
             let leave = runtime
                 .map(|rt| rt.get_typed_func::<i32, ()>(&mut *store, abi::LEAVE))
@@ -566,19 +569,48 @@ fn run_plan(
                     // A trap in a previous call would have left the context deep.
                     leave.call(&mut *store, abi::ROOT_NODE as i32)?;
                 }
+                let data;
+                let args = match &fixed {
+                    Some(args) => args,
+                    None => {
+                        let mut guest = Wasmtime {
+                            store: &mut *store,
+                            instance,
+                        };
+                        data = session
+                            .invoke_args(&mut guest)
+                            .map_err(|e| match e {
+                                InvokeError::Guest(e) => e,
+                                InvokeError::Fault(why) => wasmtime::Error::msg(why),
+                            })?
+                            .iter()
+                            .map(to_val)
+                            .collect::<Vec<_>>();
+                        &data
+                    }
+                };
                 store
                     .data_mut()
                     .rec
                     .record(abi::ROOT_NODE, Event::CallStart);
                 let t = Instant::now();
-                func.call(&mut *store, &args, &mut out)?;
+                func.call(&mut *store, args, &mut out)?;
                 let duration_ns = t.elapsed().as_nanos() as u64;
                 let host = store.data_mut();
                 lock(&host.progress.calls).push(duration_ns);
                 host.rec
                     .record(abi::ROOT_NODE, Event::CallEnd { duration_ns });
-                host.rec
-                    .set_results(&out.iter().map(from_val).collect::<Vec<_>>());
+                let values: Vec<Value> = out.iter().map(from_val).collect();
+                host.rec.set_results(&values);
+                if result.is_some() {
+                    let mut guest = Wasmtime {
+                        store: &mut *store,
+                        instance,
+                    };
+                    if let Some(text) = session.invoke_result(&values, &mut guest)? {
+                        store.data_mut().rec.set_result_text(text);
+                    }
+                }
                 if *dumps && session.dump_due(n) {
                     dump(session, store, runtime, &instance, &mut **lock(sink))
                         .map_err(|e| wasmtime::Error::new(Failed(e)))?;
@@ -662,6 +694,62 @@ fn dump(
         sink,
     )?;
     Ok(())
+}
+
+/// The guest instance as the session's `--invoke` data marshalling sees
+/// it: its exports and its exported memory.
+struct Wasmtime<'a> {
+    store: &'a mut Store<Host>,
+    instance: Instance,
+}
+
+impl Wasmtime<'_> {
+    fn memory(&mut self) -> wasmtime::Result<wasmtime::Memory> {
+        match self.instance.get_export(&mut *self.store, "memory") {
+            Some(wasmtime::Extern::Memory(m)) => Ok(m),
+            // Writing a shared memory would race the guest's threads; the
+            // session only plans data for modules that export `memory`.
+            Some(wasmtime::Extern::SharedMemory(_)) => Err(wasmtime::Error::msg(
+                "the module's `memory` is shared; wprof passes data only through unshared memory",
+            )),
+            _ => Err(wasmtime::Error::msg("the module exports no `memory`")),
+        }
+    }
+}
+
+impl Guest for Wasmtime<'_> {
+    type Error = wasmtime::Error;
+
+    fn call(&mut self, name: &str, args: &[Value], _: &[&str]) -> wasmtime::Result<Vec<Value>> {
+        let func = self
+            .instance
+            .get_func(&mut *self.store, name)
+            .ok_or_else(|| wasmtime::Error::msg(format!("`{name}` disappeared")))?;
+        let mut out = vec![Val::I32(0); func.ty(&*self.store).results().len()];
+        let args: Vec<Val> = args.iter().map(to_val).collect();
+        func.call(&mut *self.store, &args, &mut out)?;
+        Ok(out.iter().map(from_val).collect())
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        let memory = self.memory()?;
+        memory
+            .write(&mut *self.store, ptr as usize, bytes)
+            .map_err(|_| {
+                wasmtime::Error::msg(format!(
+                    "{} bytes at {ptr:#x} (from the module's allocator) are beyond the end of its memory",
+                    bytes.len()
+                ))
+            })
+    }
+
+    fn read(&mut self, ptr: u32, len: u32) -> wasmtime::Result<Vec<u8>> {
+        let memory = self.memory()?;
+        let data = memory.data(&*self.store);
+        let start = (ptr as usize).min(data.len());
+        let end = start.saturating_add(len as usize).min(data.len());
+        Ok(data[start..end].to_vec())
+    }
 }
 
 fn to_val(v: &Value) -> Val {

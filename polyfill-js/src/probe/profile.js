@@ -83,6 +83,8 @@ import { ProbeError, ProbeRuntime } from './runtime.js';
  * @property {Map<string, Uint8Array>} files output file name → bytes, in the order written
  *   (empty when the host took them with `write`)
  * @property {string[]} written names of the files written
+ * @property {Uint8Array} stdout what to write to stdout after the guest's own output: the last
+ *   completed `invoke` call's results, one per line (a `--result` string as is)
  * @property {string[]} messages what to print after the run (without a prefix)
  * @property {boolean} instrumented false when the input already was an artifact
  */
@@ -197,6 +199,7 @@ function run(toolkit, session, options) {
     exit,
     exitCode: done.exitCode,
     written: done.files,
+    stdout: session.stdout(),
     messages: session.closingMessages(),
     instrumented: session.instrumentedHere,
   };
@@ -240,8 +243,10 @@ function start(instance, wasi, hasMemory) {
 /**
  * The session's invoke plan: `_initialize` first (reactors set up libc and
  * constructors there), then the export `repeat` times, each call starting
- * at the root context and timed on its own. `last.results` gets each
- * completed call's results as `String()`s; what the guest throws propagates.
+ * at the root context and timed on its own (data arguments are written
+ * before the timer starts). `last.results` gets each completed call's
+ * results as `String()`s, and with `--result` the session reads the text
+ * they point at; what the guest throws propagates.
  * @param {Extract<import('./toolkit.js').Plan, { kind: 'invoke' }>} plan
  * @param {WebAssembly.Instance} instance
  * @param {WasiHost} wasi
@@ -253,19 +258,23 @@ function start(instance, wasi, hasMemory) {
  */
 function invoke(plan, instance, wasi, hasMemory, runtime, events, session, last) {
   const func = /** @type {(...a: (number | bigint)[]) => unknown} */ (instance.exports[plan.export]);
-  const args = plan.args.map(({ type, value }) => (type === 'i64' ? BigInt(value) : number(value)));
-  if (plan.initialize) {
-    if (hasMemory) wasi.initialize(instance);
-    else /** @type {() => void} */ (instance.exports._initialize)();
-  }
+  // Numbers only: the same arguments every call. Otherwise (`null`) some
+  // are data the session writes into the guest's memory before each call.
+  const fixed = plan.args?.map(({ type, value }) => (type === 'i64' ? BigInt(value) : number(value)));
+  // The polyfill's `initialize` also binds WASI to the instance's memory,
+  // which a library without `_initialize` needs as much as one with it.
+  if (hasMemory) wasi.initialize(instance);
+  else if (plan.initialize) /** @type {() => void} */ (instance.exports._initialize)();
   for (let n = 1; n <= plan.repeat; n++) {
     runtime?.resetContext();
+    const args = fixed ?? session.invokeArgs(instance.exports);
     events.callStart();
     const t = performance.now();
     const r = func(...args);
     events.callEnd(Math.round((performance.now() - t) * 1e6));
     const list = plan.results.length === 1 ? [r] : /** @type {unknown[]} */ (r ?? []);
     last.results = list.map(result);
+    if (plan.result) session.invokeResult(instance.exports, last.results);
     if (plan.dumps && runtime) {
       events.flush();
       if (session.dumpDue(n)) {

@@ -15,8 +15,10 @@
 
 /**
  * What the session asks the host to call.
- * @typedef {{ kind: 'start' } | { kind: 'invoke', export: string, args: { type: string, value: string }[],
- *   results: string[], repeat: number, initialize: boolean, dumps: boolean }} Plan
+ * `args` is null when some arguments are data written into the guest's memory before each call
+ * (`invokeArgs`); `result` is `--result`, whose text `invokeResult` reads after each call.
+ * @typedef {{ kind: 'start' } | { kind: 'invoke', export: string, args: { type: string, value: string }[] | null,
+ *   results: string[], result: 'str' | 'cstr' | null, repeat: number, initialize: boolean, dumps: boolean }} Plan
  */
 
 /**
@@ -28,12 +30,17 @@
  * @property {boolean} hasMemory the module has memory probes
  * @property {boolean} instrumentedHere false when the input already was an artifact
  * @property {(batch: Float64Array) => void} record
+ * @property {(exports: WebAssembly.Exports) => (number | bigint)[]} invokeArgs one call's arguments, data
+ *   written into the guest's memory through its allocator
+ * @property {(exports: WebAssembly.Exports, results: string[]) => void} invokeResult reads the text a
+ *   call's results point at (`--result`)
  * @property {(records: Float64Array) => void} samples `[node, host, ns, samples]` records
  * @property {(n: number) => boolean} dumpDue
  * @property {(memory: Uint8Array, nodeCount: number, nodesBase: number, flatBase: number,
  *   overflow: bigint, memoryBytes: number | undefined) => void} dump
  * @property {(memory: Uint8Array | undefined, nodeCount: number, nodesBase: number, flatBase: number,
  *   overflow: bigint, end: string) => string} finish JSON `{files, exitCode, truncatedCalls}`
+ * @property {() => Uint8Array} stdout after `finish`: the results to print after the guest's output
  * @property {() => string[]} closingMessages
  * @property {() => void} free
  */

@@ -173,6 +173,7 @@ impl RunCommand {
             // written.
             abandon: Some(Arc::new(move |session, done| match done {
                 Ok(done) => {
+                    print_results(&done.stdout);
                     for line in session.closing_messages(&done, &location) {
                         eprintln!("wprof: {line}");
                     }
@@ -186,11 +187,20 @@ impl RunCommand {
         };
         let done = runner::run(&session, &host, &mut sink)
             .with_context(|| format!("cannot profile `{}`", path.display()))?;
+        print_results(&done.stdout);
         for line in session.closing_messages(&done, &sink.location()) {
             eprintln!("wprof: {line}");
         }
         Ok(done.exit_code)
     }
+}
+
+/// The `--invoke` export's results, after the guest's own output on the
+/// same stdout. A closed pipe is the reader's choice, not an error.
+fn print_results(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
 /// The DWARF a module without its own names in `external_debug_info`, as a

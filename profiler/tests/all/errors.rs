@@ -199,3 +199,68 @@ fn report_and_heap_refuse_what_is_not_their_input() {
         stderr(&out)
     );
 }
+
+/// Data arguments that cannot be passed are refused before the module is
+/// instrumented or run: nothing is written.
+#[test]
+fn data_arguments_that_cannot_be_passed() {
+    let reactor = rust_guest("reactor");
+    let reactor = reactor.to_str().unwrap();
+    let dir = temp_dir("err-data");
+    let no_alloc = dir.join("noalloc.wat");
+    std::fs::write(
+        &no_alloc,
+        r#"(module (memory (export "memory") 1)
+             (func (export "len") (param i32 i32) (result i32) local.get 1))"#,
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "--invoke",
+                "len",
+                "--arg",
+                "str:x",
+                no_alloc.to_str().unwrap(),
+            ],
+            "needs an exported `memory` and an exported allocator",
+        ),
+        (
+            &["--invoke", "count_vowels", "--arg", "cstr:x", reactor],
+            "export `count_vowels` takes 2 parameter(s) (i32, i32), but the --args given fill 1",
+        ),
+        (
+            &["--invoke", "fib", "--arg", "str:x", reactor],
+            "`str:` and `bytes:` take two i32 parameters (pointer, length)",
+        ),
+        (
+            &["--invoke", "checksum", "--arg", "bytes:0g", reactor],
+            "bad --arg for `checksum`: `bytes:0g` is not hex",
+        ),
+        (
+            &[
+                "--invoke", "add", "--arg", "1", "--arg", "2", "--result", "cstr", reactor,
+            ],
+            "--result cstr needs an export that returns one i32 pointing at NUL-terminated text, but `add` returns (i64)",
+        ),
+    ];
+    for (i, (args, message)) in cases.into_iter().enumerate() {
+        let out_dir = dir.join(format!("out-{i}"));
+        let mut full = vec!["run", "--out", out_dir.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let out = wprof(&full);
+        assert_error(&out, 1, "error: cannot profile");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "nothing ran");
+        assert!(
+            !out_dir.join("summary.json").exists(),
+            "nothing was profiled"
+        );
+    }
+    // A bad --result form is a bad command line.
+    let out = run_with(
+        "err-result-form",
+        &["--invoke", "fib", "--arg", "1", "--result", "utf8", reactor],
+    );
+    assert_error(&out, 2, "error: invalid value 'utf8' for '--result <FORM>'");
+}

@@ -159,6 +159,110 @@ fn reactor_invoke_repeats_and_reports_latency() {
     assert_eq!(calls(&summary, "fib"), Some(20));
 }
 
+/// Every run of `expected/reactor.json`: numbers, strings and buffers
+/// passed through the module's allocator, string results, what is printed
+/// after the guest's output, and the exact calls (one `cabi_realloc` per
+/// data argument per call).
+#[test]
+fn reactor_invocations_match_expected_file() {
+    let guest = rust_guest("reactor");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/guests/rust/expected/reactor.json")).unwrap(),
+    )
+    .unwrap();
+    let invocations = expected["invocations"].as_array().unwrap();
+    assert!(invocations.len() >= 8);
+    for (i, inv) in invocations.iter().enumerate() {
+        let mut args = vec![
+            "--invoke".to_string(),
+            inv["invoke"].as_str().unwrap().into(),
+        ];
+        for a in inv["args"].as_array().unwrap() {
+            args.extend(["--arg".to_string(), a.as_str().unwrap().into()]);
+        }
+        if let Some(form) = inv["result"].as_str() {
+            args.extend(["--result".to_string(), form.into()]);
+        }
+        let repeat = inv["repeat"].as_u64().unwrap_or(1);
+        args.extend(["--repeat".to_string(), repeat.to_string()]);
+        args.push(guest.to_str().unwrap().into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (out, summary, _) = run_profile(&format!("reactor-expected-{i}"), &args);
+        let what = format!("{args:?}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            inv["exit_code"].as_i64().map(|c| c as i32),
+            "{what}"
+        );
+        assert_eq!(summary["exit"]["kind"], inv["exit_kind"], "{what}");
+        assert_eq!(stdout(&out), inv["stdout"].as_str().unwrap(), "{what}");
+        if inv["results"].is_array() {
+            assert_eq!(summary["invoke"]["results"], inv["results"], "{what}");
+            assert_eq!(summary["invoke"]["latency"]["count"], repeat, "{what}");
+        }
+        assert_eq!(summary["invoke"]["args"], inv["args"], "{what}");
+        for (name, n) in inv["calls"].as_object().unwrap() {
+            assert_eq!(calls(&summary, name), n.as_u64(), "calls of {name}: {what}");
+        }
+    }
+}
+
+/// A module that returns its string as two results and allocates with
+/// `malloc`, data mixed with a number, and a result that points outside
+/// memory: shown raw, with a warning, and the run still succeeds.
+#[test]
+fn string_results_from_two_results_and_from_outside_memory() {
+    let wat = repo().join("tests/guests/wat/strings.wat");
+    let (out, summary, dir) = run_profile(
+        "strings-repeat",
+        &[
+            "--invoke",
+            "repeat",
+            "--arg",
+            "str:ab",
+            "--arg",
+            "3",
+            "--result",
+            "str",
+            "--repeat",
+            "4",
+            wat.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ababab\n");
+    assert_eq!(
+        summary["invoke"]["results"],
+        serde_json::json!(["str:ababab"])
+    );
+    // Per call: wprof's allocation of the argument, and `repeat`'s own.
+    assert_eq!(calls(&summary, "malloc"), Some(8));
+    assert_eq!(calls(&summary, "repeat"), Some(4));
+    // Allocator calls are made at the root, outside the export's stacks.
+    let folded = std::fs::read_to_string(dir.join("calls.folded")).unwrap();
+    assert!(folded.lines().any(|l| l == "malloc 4"), "{folded}");
+    assert!(folded.lines().any(|l| l == "repeat;malloc 4"), "{folded}");
+
+    let (out, summary, _) = run_profile(
+        "strings-lost",
+        &["--invoke", "lost", "--result", "str", wat.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "65000\n1000\n");
+    assert_eq!(
+        summary["invoke"]["results"],
+        serde_json::json!(["i32:65000", "i32:1000"])
+    );
+    assert!(
+        stderr(&out).contains(
+            "wprof: warning: --result str: cannot read the last call's result: the result's 1000 \
+             bytes at 0xfde8 run past the end of memory; its raw results are shown"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn reactor_trap_in_export() {
     let guest = rust_guest("reactor");

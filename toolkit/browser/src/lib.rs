@@ -22,14 +22,17 @@
 //! for (const name of done.files) write(name, session.file(name));
 //! ```
 
+use std::cell::RefCell;
+
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wprof_instrument::abi;
 use wprof_profile::heap::{self, Heap};
 use wprof_profile::summary::Summary;
-use wprof_profile::values;
+use wprof_profile::values::{self, Value};
 use wprof_profile::{Exit, pprof};
 use wprof_session::cli::{self, Args, Host, RunOptions};
+use wprof_session::invoke::{Guest, InvokeError};
 use wprof_session::outputs::Sink;
 use wprof_session::{Finished, Plan, Recording, RunEnd, RuntimeView, recording};
 
@@ -263,7 +266,10 @@ fn state(node_count: u32, nodes_base: u32, flat_base: u32, overflow: u64) -> abi
 #[derive(Debug)]
 pub struct Session {
     inner: wprof_session::Session,
-    rec: Option<Recording>,
+    /// Shared: the guest's allocator, which [`Session::invoke_args`] calls,
+    /// reports its memory events through [`Session::record`] while
+    /// `invoke_args` still holds the session.
+    rec: RefCell<Option<Recording>>,
     sink: JsSink,
     done: Option<Finished>,
 }
@@ -325,7 +331,10 @@ impl Session {
     /// Whether the module has memory probes (link `wprof_mem`).
     #[wasm_bindgen(getter, js_name = hasMemory)]
     pub fn has_memory(&self) -> bool {
-        self.rec.as_ref().is_some_and(Recording::has_memory)
+        self.rec
+            .borrow()
+            .as_ref()
+            .is_some_and(Recording::has_memory)
     }
 
     /// `false` when the input already was an artifact.
@@ -335,8 +344,45 @@ impl Session {
     }
 
     /// Records a batch of events (see the ABI's `events`).
-    pub fn record(&mut self, batch: &[f64]) -> Result<(), JsError> {
-        self.recording()?.record_batch(batch).map_err(js)
+    pub fn record(&self, batch: &[f64]) -> Result<(), JsError> {
+        let mut rec = self.rec.borrow_mut();
+        let rec = rec.as_mut().ok_or_else(|| JsError::new(FINISHED))?;
+        rec.record_batch(batch).map_err(js)
+    }
+
+    /// The arguments of one `--invoke` call when the plan's `args` is
+    /// `null`: data is written into the guest's memory through its own
+    /// allocator (`exports`: the instance's exports), fresh for every call.
+    /// Call it before timing the call. i64 values are BigInts. Throws what
+    /// the guest's allocator throws (a trap), or an `Error` saying why the
+    /// data could not be passed.
+    #[wasm_bindgen(js_name = invokeArgs)]
+    pub fn invoke_args(&self, exports: js_sys::Object) -> Result<js_sys::Array, JsValue> {
+        let values = self
+            .inner
+            .invoke_args(&mut JsGuest(exports))
+            .map_err(|e| match e {
+                InvokeError::Guest(e) => e,
+                InvokeError::Fault(why) => JsError::new(&why).into(),
+            })?;
+        Ok(values.iter().map(to_js).collect())
+    }
+
+    /// With the plan's `result`, after each completed call: reads the text
+    /// its `results` (as `String()`s, like `finish`'s) point at in the
+    /// guest's memory, for the summary and the printed results.
+    #[wasm_bindgen(js_name = invokeResult)]
+    pub fn invoke_result(
+        &mut self,
+        exports: js_sys::Object,
+        results: Vec<String>,
+    ) -> Result<(), JsValue> {
+        let values = self.parse_results(&results)?;
+        let text = self.inner.invoke_result(&values, &mut JsGuest(exports))?;
+        if let (Some(text), Some(rec)) = (text, self.rec.get_mut()) {
+            rec.set_result_text(text);
+        }
+        Ok(())
     }
 
     /// Records what a CPU sampler saw: `[node, host, ns, samples]` records
@@ -381,7 +427,11 @@ impl Session {
             memory: runtime_memory,
             state: state(node_count, nodes_base, flat_base, overflow),
         };
-        let rec = self.rec.as_mut().ok_or_else(|| JsError::new(FINISHED))?;
+        let rec = self
+            .rec
+            .get_mut()
+            .as_mut()
+            .ok_or_else(|| JsError::new(FINISHED))?;
         self.inner
             .dump(rec, view, memory_bytes.map(|b| b as u64), &mut self.sink)
             .map_err(js)
@@ -402,16 +452,13 @@ impl Session {
     ) -> Result<String, JsError> {
         let end: End =
             serde_json::from_str(end).map_err(|e| JsError::new(&format!("bad run end: {e}")))?;
-        let mut rec = self.rec.take().ok_or_else(|| JsError::new(FINISHED))?;
-        if let Plan::Invoke { results, .. } = self.inner.plan() {
-            let shown = results
-                .iter()
-                .zip(&end.results)
-                .map(|(ty, v)| values::parse(ty, v))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| JsError::new(&format!("bad result: {e}")))?;
-            rec.set_results(&shown);
-        }
+        let results = self.parse_results(&end.results)?;
+        let mut rec = self
+            .rec
+            .get_mut()
+            .take()
+            .ok_or_else(|| JsError::new(FINISHED))?;
+        rec.set_results(&results);
         let view = runtime_memory.as_deref().map(|memory| RuntimeView {
             memory,
             state: state(node_count, nodes_base, flat_base, overflow),
@@ -433,6 +480,16 @@ impl Session {
         });
         self.done = Some(done);
         Ok(json.to_string())
+    }
+
+    /// What to write to stdout after the guest's own output: the last
+    /// completed `--invoke` call's results, one per line (a `--result`
+    /// string as is).
+    pub fn stdout(&self) -> Result<Vec<u8>, JsError> {
+        self.done
+            .as_ref()
+            .map(|d| d.stdout.clone())
+            .ok_or_else(|| JsError::new("the run is not finished"))
     }
 
     /// The lines to print after the run.
@@ -522,7 +579,7 @@ impl Session {
     ) -> Result<Session, wprof_session::Error> {
         let cache = cache.map(|c| c as &dyn wprof_session::ArtifactCache);
         let inner = wprof_session::Session::with_debug(bytes, debug, options, cache)?;
-        let rec = Some(inner.recording());
+        let rec = RefCell::new(Some(inner.recording()));
         Ok(Session {
             inner,
             rec,
@@ -532,6 +589,118 @@ impl Session {
     }
 
     fn recording(&mut self) -> Result<&mut Recording, JsError> {
-        self.rec.as_mut().ok_or_else(|| JsError::new(FINISHED))
+        self.rec
+            .get_mut()
+            .as_mut()
+            .ok_or_else(|| JsError::new(FINISHED))
     }
+
+    /// An `--invoke` call's results as JS `String()`s, by the export's
+    /// result types.
+    fn parse_results(&self, results: &[String]) -> Result<Vec<Value>, JsError> {
+        let Plan::Invoke { results: types, .. } = self.inner.plan() else {
+            return Ok(Vec::new());
+        };
+        types
+            .iter()
+            .zip(results)
+            .map(|(ty, v)| values::parse(ty, v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| JsError::new(&format!("bad result: {e}")))
+    }
+}
+
+/// The JS guest instance as the session's `--invoke` data marshalling sees
+/// it: its exports object, with the exported memory at `memory`.
+struct JsGuest(js_sys::Object);
+
+impl JsGuest {
+    /// memory 0's bytes now: a view taken fresh each time, as the guest's
+    /// allocator may have grown (and so replaced) the buffer.
+    fn memory(&self) -> Result<js_sys::Uint8Array, JsValue> {
+        let memory: js_sys::WebAssembly::Memory =
+            js_sys::Reflect::get(&self.0, &JsValue::from_str("memory"))?
+                .dyn_into()
+                .map_err(|_| JsError::new("the module exports no `memory`"))?;
+        Ok(js_sys::Uint8Array::new(&memory.buffer()))
+    }
+}
+
+impl Guest for JsGuest {
+    type Error = JsValue;
+
+    fn call(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        results: &[&str],
+    ) -> Result<Vec<Value>, JsValue> {
+        let func: js_sys::Function = js_sys::Reflect::get(&self.0, &JsValue::from_str(name))?
+            .dyn_into()
+            .map_err(|_| JsError::new(&format!("`{name}` is not an exported function")))?;
+        let args: js_sys::Array = args.iter().map(to_js).collect();
+        let out = js_sys::Reflect::apply(&func, &JsValue::UNDEFINED, &args)?;
+        // JS returns a single result as is and several as an array.
+        let out = if results.len() == 1 {
+            vec![out]
+        } else {
+            js_sys::Array::from(&out).to_vec()
+        };
+        results
+            .iter()
+            .zip(&out)
+            .map(|(ty, v)| from_js(ty, v))
+            .collect::<Result<_, _>>()
+            .map_err(|e| JsError::new(&format!("`{name}` returned {e}")).into())
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), JsValue> {
+        let memory = self.memory()?;
+        let end = ptr as u64 + bytes.len() as u64;
+        if end > memory.length() as u64 {
+            return Err(JsError::new(&format!(
+                "{} bytes at {ptr:#x} (from the module's allocator) are beyond the end of its memory",
+                bytes.len()
+            ))
+            .into());
+        }
+        memory.subarray(ptr, end as u32).copy_from(bytes);
+        Ok(())
+    }
+
+    fn read(&mut self, ptr: u32, len: u32) -> Result<Vec<u8>, JsValue> {
+        let memory = self.memory()?;
+        let size = memory.length();
+        let start = ptr.min(size);
+        let end = start.saturating_add(len).min(size);
+        Ok(memory.subarray(start, end).to_vec())
+    }
+}
+
+/// A wasm number as JS passes it: i64 as a BigInt.
+fn to_js(v: &Value) -> JsValue {
+    match *v {
+        Value::I32(x) => JsValue::from(x),
+        Value::I64(x) => js_sys::BigInt::from(x).into(),
+        Value::F32(x) => JsValue::from(x),
+        Value::F64(x) => JsValue::from(x),
+    }
+}
+
+/// A JS result as a wasm number of type `ty`.
+fn from_js(ty: &str, v: &JsValue) -> Result<Value, String> {
+    let number = || v.as_f64().ok_or_else(|| format!("{v:?}, not a number"));
+    Ok(match ty {
+        "i32" => Value::I32(number()? as i32),
+        "i64" => Value::I64(
+            v.clone()
+                .dyn_into::<js_sys::BigInt>()
+                .ok()
+                .and_then(|b| i64::try_from(b).ok())
+                .ok_or_else(|| format!("{v:?}, not an i64"))?,
+        ),
+        "f32" => Value::F32(number()? as f32),
+        "f64" => Value::F64(number()?),
+        other => return Err(format!("a value of type {other}")),
+    })
 }

@@ -62,11 +62,22 @@ pub fn parse(ty: &str, s: &str) -> Result<Value, String> {
 
 /// `type:value`, as `summary.json`'s `invoke.results`.
 pub fn show(v: &Value) -> String {
+    let ty = match v {
+        Value::I32(_) => "i32",
+        Value::I64(_) => "i64",
+        Value::F32(_) => "f32",
+        Value::F64(_) => "f64",
+    };
+    format!("{ty}:{}", plain(v))
+}
+
+/// The value alone, as the wasmtime CLI prints an export's result (`5`).
+pub fn plain(v: &Value) -> String {
     match v {
-        Value::I32(x) => format!("i32:{x}"),
-        Value::I64(x) => format!("i64:{x}"),
-        Value::F32(x) => format!("f32:{x}"),
-        Value::F64(x) => format!("f64:{x}"),
+        Value::I32(x) => x.to_string(),
+        Value::I64(x) => x.to_string(),
+        Value::F32(x) => x.to_string(),
+        Value::F64(x) => x.to_string(),
     }
 }
 
@@ -93,5 +104,7 @@ mod tests {
         assert_eq!(show(&Value::F32(0.1)), "f32:0.1");
         assert_eq!(show(&Value::F64(1e21)), "f64:1000000000000000000000");
         assert_eq!(show(&Value::I64(5)), "i64:5");
+        assert_eq!(plain(&Value::I32(-7)), "-7");
+        assert_eq!(plain(&Value::F64(-0.0)), "-0");
     }
 }

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use wprof_profile::Mode;
 
+use crate::invoke::ResultForm;
 use crate::outputs;
 
 /// Which host parses the command line: some flags need an engine feature
@@ -103,7 +104,8 @@ pub const RUN_FLAGS: &[Flag] = &[
     flag(
         "invoke",
         Some("EXPORT"),
-        "Call this export instead of `_start` (library/reactor modules; `_initialize` runs first if present)",
+        "Call this export instead of `_start` (library/reactor modules; `_initialize` runs first if present); \
+         the last call's results are printed after the guest's output",
     ),
     Flag {
         default: Some("1"),
@@ -119,9 +121,18 @@ pub const RUN_FLAGS: &[Flag] = &[
         ..flag(
             "arg",
             Some("VALUE"),
-            "Argument for the --invoke export, one per parameter, in order (integers, hex or floats)",
+            "Argument for the --invoke export, in order: a number (integer, hex or float) per parameter, or data \
+             written into the module's memory through its own allocator (cabi_realloc, malloc or __wbindgen_malloc) \
+             before each call: str:TEXT or bytes:HEX (two i32 parameters, pointer and length), cstr:TEXT (one, \
+             pointer to NUL-terminated text)",
         )
     },
+    flag(
+        "result",
+        Some("FORM"),
+        "Read the --invoke export's result as text and print it: str (a pointer and length, returned as two \
+         i32s or in a return area the one i32 result points at) or cstr (one i32 pointing at NUL-terminated text)",
+    ),
     Flag {
         multiple: true,
         ..flag(
@@ -207,6 +218,8 @@ pub fn run_after_help() -> String {
   wprof run --mode sample app.wasm           sample the unmodified module
   wprof run --invoke fib --arg 30 --repeat 100 lib.wasm
                                              call an export 100 times; report p50/p99
+  wprof run --invoke render --arg 'str:digraph {{ a -> b }}' --result str lib.wasm
+                                             pass a string, print the string returned
   wprof run --memory app.wasm                also profile allocations and linear memory
   wprof run --dir ./data::/data --env LOG=1 app.wasm
 
@@ -355,15 +368,19 @@ pub struct RunOptions {
     pub debug_file: Option<String>,
 }
 
-/// `--invoke EXPORT --arg … --repeat N`.
+/// `--invoke EXPORT --arg … --repeat N --result FORM`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvokeOptions {
     /// Export to call.
     pub export: String,
-    /// Arguments as written; parsed by the export's parameter types.
+    /// Arguments as written; parsed by the export's parameter types (see
+    /// [`crate::invoke`] for data arguments).
     pub args: Vec<String>,
     /// Number of calls.
     pub repeat: u64,
+    /// `--result`: read the result as text.
+    #[serde(default)]
+    pub result: Option<ResultForm>,
 }
 
 /// `--memory` and its dump points.
@@ -427,7 +444,7 @@ impl RunOptions {
                 Mode::Sample => 1000,
             });
         let invoke = args.one("invoke")?;
-        for dependent in ["repeat", "arg", "heap-dump-every"] {
+        for dependent in ["repeat", "arg", "result", "heap-dump-every"] {
             if invoke.is_none() && args.set(dependent) {
                 return Err(UsageError(format!(
                     "the argument '{}' requires '--invoke <EXPORT>'",
@@ -440,6 +457,14 @@ impl RunOptions {
             .map(|v| integer("repeat", v, 1, u64::MAX))
             .transpose()?
             .unwrap_or(1);
+        let result = match args.one("result")? {
+            None => None,
+            Some("str") => Some(ResultForm::Str),
+            Some("cstr") => Some(ResultForm::Cstr),
+            Some(v) => {
+                return Err(invalid("result", v, "[possible values: str, cstr]".into()));
+            }
+        };
         let env = args
             .all("env")
             .iter()
@@ -512,6 +537,7 @@ impl RunOptions {
                 export: export.to_string(),
                 args: args.all("arg").to_vec(),
                 repeat,
+                result,
             }),
             env,
             dirs,

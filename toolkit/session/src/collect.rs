@@ -81,6 +81,7 @@ pub fn collect(
         symbols: None,
         sources: None,
         plan: Plan::Start,
+        call: None,
         instrumented_here: false,
         options,
     };

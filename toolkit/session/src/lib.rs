@@ -31,6 +31,7 @@
 pub mod cli;
 pub mod collect;
 pub mod exit;
+pub mod invoke;
 pub mod module;
 pub mod outputs;
 pub mod recording;
@@ -45,6 +46,7 @@ use wprof_profile::values::{self, Value};
 use wprof_profile::{Exit, ExitKind, Invoke, InvokeGc, Latency, Mode, Profile, ROOT};
 
 use crate::cli::RunOptions;
+use crate::invoke::{Call, Decoded, Guest, InvokeError, ResultForm};
 use crate::module::{ModuleInfo, WASI_MODULE};
 use crate::outputs::Sink;
 use crate::recording::{Cpu, TRUNCATED_FRAME};
@@ -102,11 +104,17 @@ pub enum Plan {
     Invoke {
         /// The export.
         export: String,
-        /// Its arguments, parsed by its parameter types.
+        /// Its arguments, parsed by its parameter types, when they are the
+        /// same for every call. `None` when some are data (`--arg str:…`)
+        /// to be written into the guest's memory before each call: the host
+        /// then gets each call's arguments from [`Session::invoke_args`].
         #[serde(serialize_with = "typed_values")]
-        args: Vec<Value>,
+        args: Option<Vec<Value>>,
         /// Result types, to read the results back.
         results: Vec<String>,
+        /// `--result`: the host hands each completed call's results to
+        /// [`Session::invoke_result`].
+        result: Option<ResultForm>,
         /// Calls.
         repeat: u64,
         /// Whether `_initialize` is exported.
@@ -118,8 +126,11 @@ pub enum Plan {
 }
 
 /// `[{"type": "i64", "value": "-5"}]`: exact in JSON for every type.
-fn typed_values<S: serde::Serializer>(v: &[Value], s: S) -> Result<S::Ok, S::Error> {
+fn typed_values<S: serde::Serializer>(v: &Option<Vec<Value>>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
+    let Some(v) = v else {
+        return s.serialize_none();
+    };
     let mut seq = s.serialize_seq(Some(v.len()))?;
     for x in v {
         let shown = values::show(x);
@@ -187,6 +198,13 @@ pub struct Finished {
     pub failed: Vec<String>,
     /// wprof's exit code, mirroring the guest.
     pub exit_code: u8,
+    /// What the host writes to its stdout after the guest's own output:
+    /// the last completed `--invoke` call's results, one per line (a
+    /// `--result` string as is).
+    pub stdout: Vec<u8>,
+    /// Things the user should know that did not stop the run (a `--result`
+    /// that could not be read).
+    pub warnings: Vec<String>,
 }
 
 /// Where a host keeps instrumented artifacts between runs, so an unchanged
@@ -213,6 +231,8 @@ pub struct Session {
     /// Sample mode: the module's DWARF, when it has some.
     sources: Option<Arc<Sources>>,
     plan: Plan,
+    /// With `--invoke`: what each call is passed and how results are read.
+    call: Option<Call>,
     instrumented_here: bool,
 }
 
@@ -269,7 +289,7 @@ impl Session {
         let wasm = module::read(bytes, &options.module)?;
         let info = ModuleInfo::parse(&wasm).map_err(Error::Invalid)?;
         let manifest = Manifest::from_module(&wasm).map_err(Error::Instrument)?;
-        let plan = plan(&info, &options)?;
+        let (plan, call) = plan(&info, &options)?;
         check_imports(&info, manifest.is_some())?;
         // Dumps are taken between the calls wprof makes.
         if let Some((export, _)) = options.memory.as_ref().and_then(|m| {
@@ -293,6 +313,7 @@ impl Session {
             symbols: None,
             sources: None,
             plan,
+            call,
             instrumented_here: false,
             options,
         };
@@ -430,6 +451,35 @@ impl Session {
         Recording::new(self.options.mode, memory)
     }
 
+    /// The arguments of one `--invoke` call when the plan's `args` are
+    /// `None`: each data argument is allocated through the guest's own
+    /// allocator and written into its memory, fresh for every call (the
+    /// callee may free it; wprof never does). Call it before the call's
+    /// timed span; the allocator runs at the root context.
+    pub fn invoke_args<G: Guest>(
+        &self,
+        guest: &mut G,
+    ) -> Result<Vec<Value>, InvokeError<G::Error>> {
+        match &self.call {
+            Some(call) => call.args(guest),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// With `--result`, right after each completed call: the text its
+    /// `results` point at in the guest's memory, or why it cannot be read,
+    /// for [`Recording::set_result_text`]. `None` without `--result`.
+    pub fn invoke_result<G: Guest>(
+        &self,
+        results: &[Value],
+        guest: &mut G,
+    ) -> Result<Option<Decoded>, G::Error> {
+        match &self.call {
+            Some(call) => call.decode(results, guest),
+            None => Ok(None),
+        }
+    }
+
     /// Whether a heap dump is due after completed call `n` of the
     /// `--invoke` export.
     pub fn dump_due(&self, n: u64) -> bool {
@@ -502,7 +552,28 @@ impl Session {
         }
         profile.host_peak_rss_bytes = end.host_peak_rss_bytes;
         profile.exports = std::mem::take(&mut rec.exports);
+        let mut stdout = Vec::new();
+        let mut warnings = Vec::new();
         if let Plan::Invoke { export, repeat, .. } = &self.plan {
+            let form = self.call.as_ref().and_then(Call::result);
+            let text = match (form, &rec.result_text) {
+                (Some(form), Some(Ok(text))) => Some((form, text.as_slice())),
+                (Some(form), Some(Err(why))) => {
+                    warnings.push(format!(
+                        "--result {}: cannot read the last call's result: {why}; its raw results are shown",
+                        form.name()
+                    ));
+                    None
+                }
+                _ => None,
+            };
+            let results = if rec.calls.is_empty() {
+                vec![]
+            } else {
+                let (shown, printed) = invoke::shown(&rec.results, text);
+                stdout = printed;
+                shown
+            };
             let durations: Vec<u64> = rec.calls.iter().map(|c| c.0).collect();
             let gc_found = rec
                 .memory
@@ -517,11 +588,7 @@ impl Session {
                     .map(|i| i.args.clone())
                     .unwrap_or_default(),
                 repeat: *repeat,
-                results: if rec.calls.is_empty() {
-                    vec![]
-                } else {
-                    rec.results.clone()
-                },
+                results,
                 latency: Latency::from_durations(&durations),
                 gc: (gc_found && !rec.calls.is_empty()).then(|| InvokeGc::from_calls(&rec.calls)),
             });
@@ -535,6 +602,8 @@ impl Session {
             files,
             failed: failed.iter().map(|e| error_chain(e)).collect(),
             exit_code,
+            stdout,
+            warnings,
         })
     }
 
@@ -557,6 +626,7 @@ impl Session {
                 p.exit.message.as_deref().unwrap_or("")
             ));
         }
+        lines.extend(done.warnings.iter().map(|w| format!("warning: {w}")));
         if p.truncated_calls > 0 {
             lines.push(format!(
                 "warning: {} calls did not fit in the calling-context tree (--max-contexts {}); \
@@ -850,11 +920,12 @@ fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool) -> String {
     )
 }
 
-/// The run plan, checked against the module's exports.
-fn plan(info: &ModuleInfo, options: &RunOptions) -> Result<Plan, Error> {
-    let exports = info.function_names();
+/// The run plan, checked against the module's exports, and with
+/// `--invoke` what each call is passed.
+fn plan(info: &ModuleInfo, options: &RunOptions) -> Result<(Plan, Option<Call>), Error> {
     let Some(inv) = &options.invoke else {
         if info.function("_start").is_none() {
+            let exports = info.function_names();
             return Err(Error::Setup(if exports.is_empty() {
                 "module has no `_start` export and exports no functions; nothing to run".into()
             } else {
@@ -864,46 +935,26 @@ fn plan(info: &ModuleInfo, options: &RunOptions) -> Result<Plan, Error> {
                 )
             }));
         }
-        return Ok(Plan::Start);
+        return Ok((Plan::Start, None));
     };
-    let sig = info.function(&inv.export).ok_or_else(|| {
-        Error::Setup(format!(
-            "module has no exported function `{}`; exported functions: {}",
-            inv.export,
-            if exports.is_empty() {
-                "(none)".to_string()
-            } else {
-                exports.join(", ")
-            }
-        ))
-    })?;
-    if sig.params.len() != inv.args.len() {
-        return Err(Error::Setup(format!(
-            "export `{}` takes {} argument(s) ({}), but {} were given with --arg",
-            inv.export,
-            sig.params.len(),
-            sig.params.join(", "),
-            inv.args.len()
-        )));
-    }
-    let args = sig
-        .params
-        .iter()
-        .zip(&inv.args)
-        .map(|(t, a)| values::parse(t, a))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Setup(format!("bad --arg for `{}`: {e}", inv.export)))?;
-    Ok(Plan::Invoke {
+    let call = Call::new(&inv.export, info, &inv.args, inv.result).map_err(Error::Setup)?;
+    let results = info
+        .function(&inv.export)
+        .map(|sig| sig.results.clone())
+        .unwrap_or_default();
+    let plan = Plan::Invoke {
         export: inv.export.clone(),
-        args,
-        results: sig.results.clone(),
+        args: call.fixed(),
+        results,
+        result: call.result(),
         repeat: inv.repeat,
         initialize: info.function("_initialize").is_some(),
         dumps: options
             .memory
             .as_ref()
             .is_some_and(|m| !m.dump_at.is_empty() || m.dump_every.is_some()),
-    })
+    };
+    Ok((plan, Some(call)))
 }
 
 /// Every host provides WASI preview1 and, for artifacts, the probes;

@@ -179,7 +179,10 @@ pub struct Recording {
     /// Completed calls: (duration, GC ns, GC pauses).
     pub(crate) calls: Vec<(u64, u64, u64)>,
     call_gc: (u64, u64),
-    pub(crate) results: Vec<String>,
+    /// The last completed call's results.
+    pub(crate) results: Vec<Value>,
+    /// With `--result`: the text they point at, or why it could not be read.
+    pub(crate) result_text: Option<crate::invoke::Decoded>,
     /// Dumps written so far.
     pub(crate) dumps: Vec<String>,
     /// Time and samples inside the probes themselves.
@@ -212,6 +215,7 @@ impl Recording {
             call_gc: (0, 0),
             results: Vec::new(),
             exports: Vec::new(),
+            result_text: None,
             dumps: Vec::new(),
             probe_time: (0, 0),
             host_time: HashMap::new(),
@@ -418,10 +422,17 @@ impl Recording {
         Ok(())
     }
 
-    /// The last completed call's results, formatted as `summary.json` shows
-    /// them (`i32:55`).
+    /// The last completed call's results.
     pub fn set_results(&mut self, results: &[Value]) {
-        self.results = results.iter().map(wprof_profile::values::show).collect();
+        self.results.clear();
+        self.results.extend_from_slice(results);
+    }
+
+    /// With `--result`: what [`crate::Session::invoke_result`] read for the
+    /// last completed call. `summary.json` and the printed results show it
+    /// instead of the raw results.
+    pub fn set_result_text(&mut self, text: crate::invoke::Decoded) {
+        self.result_text = Some(text);
     }
 
     /// Completed `--invoke` calls so far.
