@@ -5,6 +5,7 @@
 //
 //   npx wprof-node run app.wasm -- args      → wprof-out/{flamegraph.svg,cpu.pb.gz,…}
 //   npx wprof-node instrument app.wasm -o app.wprof.wasm
+//   npx wprof-node collect wprof.profile --module app.self.wasm   (see `wprof collect`)
 //
 // The flags of `run`, their checks, messages, help sections and exit codes
 // come from the session (`runFlags`, `runHelp`, `parseRunArgs`), the same
@@ -48,6 +49,7 @@ Usage: wprof-node <COMMAND>
 Commands:
   run         run a module and write its profile (see \`wprof-node run --help\`)
   instrument  write an instrumented copy of a module
+  collect     write the output set for the profile a self-profiling artifact wrote
 
 Options:
   -h, --help  Print help`;
@@ -61,6 +63,16 @@ Options:
       --strip-dwarf        Drop DWARF debug sections instead of rewriting them
       --memory             Also hook allocators and \`memory.grow\`
   -h, --help               Print help`;
+
+const COLLECT_HELP = `Write the output set for the profile a \`wprof instrument --embed\` artifact wrote
+(the same files as \`wprof collect\`).
+
+Usage: wprof-node collect [OPTIONS] --module <ARTIFACT.wasm> <PROFILE>
+
+Options:
+  -m, --module <ARTIFACT.wasm>  The artifact that wrote it
+  -o, --out <DIR>               Output directory [default: wprof-out]
+  -h, --help                    Print help`;
 
 /**
  * `util.parseArgs` errors in clap's words, so both hosts read alike.
@@ -222,17 +234,7 @@ async function run(argv) {
       debug,
       // A reused directory never mixes runs: what an earlier run wrote goes.
       beforeRun: () => clearStale(out, toolkit.isOutputName),
-      // Complete files only, under their real names: write, then rename.
-      write: (name, content) => {
-        const partial = join(out, `.${name}.partial`);
-        try {
-          writeFileSync(partial, content);
-          renameSync(partial, join(out, name));
-        } catch (e) {
-          rmSync(partial, { force: true });
-          throw e;
-        }
-      },
+      write: (name, content) => writeComplete(out, name, content),
       peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
     });
   } catch (e) {
@@ -321,6 +323,72 @@ async function instrument(argv) {
   return 0;
 }
 
+/** @param {string[]} argv @returns {Promise<number>} */
+async function collect(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        module: { type: 'string', short: 'm' },
+        out: { type: 'string', short: 'o', default: 'wprof-out' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(/** @type {Error} */ (e).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(COLLECT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one <PROFILE>');
+  if (values.module === undefined) {
+    throw new UsageError('the following required arguments were not provided:\n  --module <ARTIFACT.wasm>');
+  }
+  const [profilePath] = positionals;
+  const read = (/** @type {string} */ path, /** @type {string} */ what) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`failed to read ${what} \`${path}\``, { cause: e });
+    }
+  };
+  const artifact = read(values.module, 'module');
+  const profileBytes = read(profilePath, 'profile');
+  const out = /** @type {string} */ (values.out);
+  if (exists(out) && !isDirectory(out)) throw new Error(`--out \`${out}\` exists and is not a directory`);
+  mkdirSync(out, { recursive: true });
+  const toolkit = await loadNodeToolkit();
+  clearStale(out, toolkit.isOutputName);
+  let messages;
+  try {
+    messages = toolkit.collect(artifact, profileBytes, profilePath, values.module, (/** @type {string} */ name, /** @type {Uint8Array} */ content) => writeComplete(out, name, content), `${out}/`);
+  } catch (e) {
+    throw new Error(`cannot collect \`${profilePath}\``, { cause: e });
+  }
+  for (const line of messages) console.error(`wprof-node: ${line}`);
+  return 0;
+}
+
+/**
+ * A complete file under its real name: written, then renamed.
+ * @param {string} dir @param {string} name @param {Uint8Array} content
+ */
+function writeComplete(dir, name, content) {
+  const partial = join(dir, `.${name}.partial`);
+  try {
+    writeFileSync(partial, content);
+    renameSync(partial, join(dir, name));
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
+}
+
 /** @param {string} path */
 function isDirectory(path) {
   try {
@@ -389,13 +457,15 @@ async function main() {
         return await run(argv);
       case 'instrument':
         return await instrument(argv);
+      case 'collect':
+        return await collect(argv);
       case '-h':
       case '--help':
       case 'help':
         console.log(HELP);
         return 0;
       case undefined:
-        throw new UsageError('a command is required: run or instrument');
+        throw new UsageError('a command is required: run, instrument or collect');
       default:
         throw new UsageError(`unrecognized subcommand '${command}'`);
     }

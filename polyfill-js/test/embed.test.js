@@ -19,6 +19,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const guestsTarget = join(repo, 'target/guests');
 const guests = join(guestsTarget, 'wasm32-wasip1/release');
 const wprof = join(repo, 'target/release/wprof');
+const wprofNode = fileURLToPath(new URL('../bin/wprof-node.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'wprof-embed-'));
 
 /** @param {string[]} args @param {number} status */
@@ -92,21 +93,27 @@ for (const [name, args, code] of /** @type {[string, string[], number][]} */ ([
   });
 }
 
-test('a reactor called from JS: export counts through wprof_dump and the no-filesystem exports', async () => {
+test('a reactor called from JS: periodic dumps, wprof_dump and the no-filesystem exports', async () => {
   const artifact = join(scratch, 'reactor.counts.wasm');
-  run(['instrument', '--embed', '--counts-only', '--wasi', join(guests, 'reactor.wasm'), '-o', artifact]);
+  run(['instrument', '--embed', '--counts-only', '--wasi', '--dump-every', '100', join(guests, 'reactor.wasm'), '-o', artifact]);
   const dir = join(scratch, 'reactor-files');
   mkdirSync(dir);
   const wasi = nodeWasi([], dir, { WPROF_OUT: 'lib.prof' });
   const { instance } = await WebAssembly.instantiate(readFileSync(artifact), /** @type {any} */ (wasi.getImportObject()));
   wasi.initialize(instance);
   const ex = /** @type {any} */ (instance.exports);
-  for (let i = 0; i < 1000; i++) assert.equal(ex.fib(10), 55);
+  for (let i = 0; i < 250; i++) assert.equal(ex.fib(10), 55);
+  // --dump-every 100: the service never exits, the profile is current to
+  // the last hundred calls.
+  const early = collect(join(dir, 'lib.prof'), artifact, join(scratch, 'reactor-early'));
+  assert.equal(early.calls.fib, 200);
+  for (let i = 250; i < 1000; i++) assert.equal(ex.fib(10), 55);
+  // A host with no filesystem copies the profile into memory the module
+  // gives it (allocated first: the allocator is an export, timed too).
+  const n = ex.wprof_profile_len();
+  const at = ex.cabi_realloc(0, 0, 8, n);
   assert.equal(ex.wprof_dump(), 0);
   const written = readFileSync(join(dir, 'lib.prof'));
-  // A host with no filesystem: copy it into memory the module gave us.
-  const n = ex.wprof_profile_len();
-  const at = ex.cabi_realloc ? ex.cabi_realloc(0, 0, 8, n) : 1 << 16;
   assert.equal(ex.wprof_profile_copy(at), n);
   assert.deepEqual(Buffer.from(ex.memory.buffer, at, n), written);
   const { summary, calls: got } = collect(join(dir, 'lib.prof'), artifact, join(scratch, 'reactor-collected'));
@@ -116,4 +123,29 @@ test('a reactor called from JS: export counts through wprof_dump and the no-file
   assert.equal(fib.count, 1000);
   assert.ok(fib.mean_ns > 0 && fib.max_ns >= fib.mean_ns, JSON.stringify(fib));
   assert.equal(fib.p50_ns, null, 'the counts tier keeps no histogram');
+});
+
+test('wprof-node collect writes the files wprof collect writes', async () => {
+  const artifact = embed('calls');
+  const dir = join(scratch, 'node-collect-files');
+  mkdirSync(dir);
+  const wasi = nodeWasi([], dir);
+  const { instance } = await WebAssembly.instantiate(readFileSync(artifact), /** @type {any} */ (wasi.getImportObject()));
+  assert.equal(wasi.start(instance), 0);
+  const profile = join(dir, 'wprof.profile');
+  const native = join(scratch, 'node-collect-native');
+  run(['collect', profile, '--module', artifact, '-o', native]);
+  const node = join(scratch, 'node-collect-node');
+  const r = spawnSync(process.execPath, [wprofNode, 'collect', profile, '--module', artifact, '-o', node], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /profile written to /);
+  for (const name of ['calls.folded', 'cpu.folded']) {
+    assert.equal(readFileSync(join(node, name), 'utf8'), readFileSync(join(native, name), 'utf8'), name);
+  }
+  assert.deepEqual(calls(node).calls, calls(native).calls);
+  // A profile read with another module is refused, as natively.
+  const other = embed('fib');
+  const bad = spawnSync(process.execPath, [wprofNode, 'collect', profile, '--module', other, '-o', join(scratch, 'bad')], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /was written by another module/);
 });

@@ -62,6 +62,9 @@
  * @property {(dumps: Uint8Array[], names: string[]) => string} heapDiff `wprof heap diff` of `.wheap` dumps
  *   (any order: taken oldest first), JSON `{dumps: [{name, reason, seq, module}], diff, text}`; `diff` is
  *   `wprof heap diff --json`'s output, `text` what it prints; throws on a file that is not a dump
+ * @property {(artifact: Uint8Array, profile: Uint8Array, profileName: string, module: string,
+ *   write: (name: string, bytes: Uint8Array) => void, location: string) => string[]} collect `wprof collect`:
+ *   the output set for the profile a self-profiling artifact wrote; returns the closing lines
  * @property {(bytes: Uint8Array, name: string) => string} pprofSummary the `summary.json` (JSON) of a pprof
  *   profile (`cpu.pb.gz`) written by `wprof run`, read with the native reader; `module` is empty
  * @property {new (bytes: Uint8Array, options: string, write: (name: string, bytes: Uint8Array) => void,

@@ -71,6 +71,11 @@ pub struct InstrumentCommand {
     #[arg(long, requires = "embed")]
     pub counts_only: bool,
 
+    /// With --embed: also write the profile after every N calls of the
+    /// module's exports (together), for services that never exit.
+    #[arg(long, value_name = "N", requires = "embed", value_parser = clap::value_parser!(u64).range(1..))]
+    pub dump_every: Option<u64>,
+
     /// Calling contexts an --embed artifact keeps before new ones are cut
     /// at `[truncated]` (16 bytes each, allocated lazily).
     #[arg(long, value_name = "N", default_value_t = wprof_instrument::abi::DEFAULT_NODE_CAP, requires = "embed")]
@@ -84,12 +89,15 @@ impl InstrumentCommand {
         let mut options = wprof_instrument::Options::default();
         options.keep_dwarf = !self.strip_dwarf;
         options.memory = self.memory;
-        options.embed = self.embed.then_some(if self.counts_only {
-            wprof_instrument::embed::Tier::Counts
-        } else {
-            wprof_instrument::embed::Tier::Contexts(self.max_contexts)
+        options.embed = self.embed.then_some(wprof_instrument::embed::Embed {
+            tier: if self.counts_only {
+                wprof_instrument::embed::Tier::Counts
+            } else {
+                wprof_instrument::embed::Tier::Contexts(self.max_contexts)
+            },
+            wasi: self.wasi,
+            dump_every: self.dump_every,
         });
-        options.embed_wasi = self.wasi;
         let out = Progress::for_stderr()
             .step(
                 &format!("instrumenting ({})", progress::size(wasm.len())),

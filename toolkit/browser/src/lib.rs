@@ -219,6 +219,31 @@ pub fn pprof_summary(bytes: &[u8], name: &str) -> Result<String, JsError> {
         .map_err(|e| JsError::new(&format!("summary of `{name}`: {e}")))
 }
 
+/// `wprof collect`: the output set for `profile` (named `profile_name`),
+/// the file a self-profiling artifact (`wprof instrument --embed`, bytes
+/// `artifact`, named `module`) wrote. Each file goes to `write(name,
+/// bytes)`; returns the closing lines, naming the files as under `location`.
+#[wasm_bindgen]
+pub fn collect(
+    artifact: &[u8],
+    profile: &[u8],
+    profile_name: &str,
+    module: &str,
+    write: js_sys::Function,
+    location: &str,
+) -> Result<Vec<String>, JsError> {
+    let mut sink = JsSink {
+        write,
+        location: location.to_string(),
+        pending: Vec::new(),
+    };
+    let options = RunOptions::new(module);
+    let (session, done) =
+        wprof_session::collect::collect(artifact, profile, profile_name, options, &mut sink)
+            .map_err(js)?;
+    Ok(session.closing_messages(&done, location))
+}
+
 /// Instruments a module; returns the artifact's bytes (the same bytes as
 /// `wprof instrument`).
 #[wasm_bindgen]

@@ -55,18 +55,48 @@ pub enum Tier {
     Counts,
 }
 
+/// How to embed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Embed {
+    /// Where the artifact keeps what it records.
+    pub tier: Tier,
+    /// Import the WASI functions the artifact needs to time calls and
+    /// write its profile even when the module imports no WASI (its host
+    /// must then link WASI preview1). Otherwise such modules get no new
+    /// imports and keep exact counts only, read through their exports.
+    pub wasi: bool,
+    /// Also write the profile after every this many calls of the module's
+    /// exports (all of them together), for services that never exit.
+    pub dump_every: Option<u64>,
+}
+
+impl Embed {
+    /// The contexts tier with a tree of `node_cap` nodes, WASI only where
+    /// the module has it, no periodic dumps.
+    pub fn contexts(node_cap: u32) -> Embed {
+        Embed {
+            tier: Tier::Contexts(node_cap),
+            wasi: false,
+            dump_every: None,
+        }
+    }
+}
+
 /// Links the runtimes into `module`, whose probe imports are `probes`
-/// (name, function), for `n_funcs` probed functions, storing in `tier`.
-/// `id` names this artifact in its profiles; `wasi` imports WASI even when
-/// the module does not.
+/// (name, function), for `n_funcs` probed functions, as `how` says. `id`
+/// names this artifact in its profiles.
 pub(crate) fn link(
     module: &mut Module,
     probes: &[(&str, FunctionId)],
     n_funcs: u32,
-    tier: Tier,
+    how: Embed,
     id: u64,
-    wasi: bool,
 ) -> Result<EmbedManifest, Error> {
+    let Embed {
+        tier,
+        wasi,
+        dump_every,
+    } = how;
     // A module without memory gets an empty memory 0 that nothing else
     // uses, so the embedded code has one to name; WASI can't write through
     // it, the exports still give the profile.
@@ -231,6 +261,13 @@ pub(crate) fn link(
         })
         .collect();
     let mut exports = Vec::new();
+    // Completed export calls, for `dump_every`.
+    let calls = module.globals.add_local(
+        ValType::I64,
+        true,
+        false,
+        ConstExpr::Value(ir::Value::I64(0)),
+    );
     for (k, (export, name, f)) in wrapped.into_iter().enumerate() {
         let ty = module.types.get(module.funcs.get(f).ty());
         let (params, results) = (ty.params().to_vec(), ty.results().to_vec());
@@ -251,6 +288,22 @@ pub(crate) fn link(
             .call(record);
         if name == "_start" {
             body.call(dump).drop();
+        } else if let Some(every) = dump_every {
+            body.global_get(calls)
+                .i64_const(1)
+                .binop(ir::BinaryOp::I64Add)
+                .global_set(calls)
+                .global_get(calls)
+                .i64_const(every as i64)
+                .binop(ir::BinaryOp::I64RemU)
+                .unop(ir::UnaryOp::I64Eqz)
+                .if_else(
+                    None,
+                    |then| {
+                        then.call(dump).drop();
+                    },
+                    |_| {},
+                );
         }
         let wrapper = b.finish(args, &mut module.funcs);
         module.funcs.get_mut(wrapper).name = Some(format!("wprof:{name}"));

@@ -76,13 +76,7 @@ pub struct Options {
     /// Link the profiler into the artifact (see [`embed`]), storing in
     /// this tier: a self-profiling module that needs no `wprof` imports.
     /// Default: `None`.
-    pub embed: Option<embed::Tier>,
-    /// With `embed`: import the WASI functions the artifact needs to time
-    /// calls and write its profile even when the module imports no WASI
-    /// (its host must then link WASI preview1). Default: `false`; such
-    /// modules get no new imports and keep exact counts only, read through
-    /// their exports.
-    pub embed_wasi: bool,
+    pub embed: Option<embed::Embed>,
 }
 
 impl Default for Options {
@@ -92,7 +86,6 @@ impl Default for Options {
             memory: false,
             debug: None,
             embed: None,
-            embed_wasi: false,
         }
     }
 }
@@ -208,7 +201,7 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
                 "memory probes are not supported in an embedded artifact yet".into(),
             ));
         }
-        Some(tier) => {
+        Some(how) => {
             let mut imports = vec![
                 (abi::ENTER, probes.enter),
                 (abi::LEAVE, probes.leave),
@@ -219,14 +212,13 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
             for (&(name, _), &(_, f)) in abi::LEAVE_VALUE.iter().zip(&probes.leave_value) {
                 imports.push((name, f));
             }
-            let id = artifact_id(wasm, tier);
+            let id = artifact_id(wasm, how.tier);
             Some(embed::link(
                 &mut module,
                 &imports,
                 functions.len() as u32,
-                tier,
+                how,
                 id,
-                options.embed_wasi,
             )?)
         }
         None => None,

@@ -278,11 +278,13 @@ fn random_modules_behave_the_same_embedded() {
         let mut options = wprof_instrument::Options::default();
         // A small tree, so some modules fill it; every other seed the
         // counts tier.
-        options.embed = Some(if seed % 2 == 0 {
-            wprof_instrument::embed::Tier::Contexts(16)
-        } else {
-            wprof_instrument::embed::Tier::Counts
-        });
+        let mut how = wprof_instrument::embed::Embed::contexts(16);
+        if seed % 2 == 1 {
+            how.tier = wprof_instrument::embed::Tier::Counts;
+        }
+        // Periodic dumps run between calls too (they fail without WASI).
+        how.dump_every = (seed % 3 == 0).then_some(2);
+        options.embed = Some(how);
         let embedded = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: embedding failed: {e}"))
             .wasm;
