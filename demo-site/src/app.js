@@ -18,6 +18,8 @@ const fileInput = /** @type {HTMLInputElement} */ (el('file'));
 const exampleSelect = /** @type {HTMLSelectElement} */ (el('example'));
 const runButton = /** @type {HTMLButtonElement} */ (el('run'));
 const stopButton = /** @type {HTMLButtonElement} */ (el('stop'));
+const collectButton = /** @type {HTMLButtonElement} */ (el('collect'));
+const collectInput = /** @type {HTMLInputElement} */ (el('collect-file'));
 const memoryBox = /** @type {HTMLInputElement} */ (el('memory'));
 const status = el('status');
 const errorBox = el('error');
@@ -57,6 +59,7 @@ function showError(message) {
 function updateButtons() {
   runButton.disabled = !ready || running || chosen === null;
   stopButton.disabled = !running;
+  collectButton.disabled = !ready || running || chosen === null || !collectInput.files?.length;
 }
 
 /** Questions awaiting the worker's answer, by id. @type {Map<number, { resolve(json: string): void, reject(e: Error): void }>} */
@@ -206,6 +209,28 @@ form.addEventListener('submit', async (e) => {
   const debugFile = /** @type {HTMLInputElement} */ (el('debug-file')).files?.[0];
   if (debugFile) request.debug = new Uint8Array(await debugFile.arrayBuffer());
   worker.postMessage(request, [request.bytes.buffer, ...(request.debug ? [request.debug.buffer] : [])]);
+  setStatus('Starting…');
+  updateButtons();
+});
+
+collectInput.addEventListener('change', updateButtons);
+collectButton.addEventListener('click', async () => {
+  const file = collectInput.files?.[0];
+  if (!chosen || !file || !ready || running) return;
+  running = true;
+  startedAt = performance.now();
+  showError(null);
+  el('stdout').textContent = '';
+  el('stderr').textContent = '';
+  /** @type {import('./protocol.js').CollectRequest} */
+  const request = {
+    type: 'collect',
+    name: chosen.name,
+    bytes: chosen.bytes.slice(),
+    profileName: file.name,
+    profile: new Uint8Array(await file.arrayBuffer()),
+  };
+  worker.postMessage(request, [request.bytes.buffer, request.profile.buffer]);
   setStatus('Starting…');
   updateButtons();
 });

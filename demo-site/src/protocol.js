@@ -23,7 +23,19 @@
  *   | { type: 'pprof-summary', id: number, name: string, bytes: Uint8Array }} Question
  */
 
-/** @typedef {RunRequest | Question} PageMessage */
+/**
+ * Page → worker: the output set for the profile a self-profiling artifact
+ * (`wprof instrument --embed`) wrote on another host (`wprof collect`);
+ * answered like a run, with `done`.
+ * @typedef {object} CollectRequest
+ * @property {'collect'} type
+ * @property {string} name the artifact's file name
+ * @property {Uint8Array} bytes the artifact
+ * @property {string} profileName
+ * @property {Uint8Array} profile the file it wrote
+ */
+
+/** @typedef {RunRequest | CollectRequest | Question} PageMessage */
 
 /**
  * How the page asks its worker a question: the question for an id, and

@@ -57,9 +57,11 @@ export function showResult(result) {
 
   const { exit } = result;
   el('exit').textContent =
-    exit.kind === 'exit'
-      ? `The guest exited with code ${exit.code} (profiled in ${result.ms.toFixed(0)} ms).`
-      : `The guest ended with a ${exit.kind}: ${exit.message ?? ''}`;
+    exit.kind !== 'exit'
+      ? `The guest ended with a ${exit.kind}: ${exit.message ?? ''}`
+      : exit.code === null
+        ? `Profile ${exit.message ?? ''}.` // collected: how the guest ended is not known here
+        : `The guest exited with code ${exit.code} (profiled in ${result.ms.toFixed(0)} ms).`;
   el('exit').dataset.kind = exit.kind;
 
   const note = el('time-note');

@@ -30,9 +30,10 @@ toolkit.then(
 scope.onmessage = async (/** @type {MessageEvent} */ e) => {
   /** @type {import('./protocol.js').PageMessage} */
   const request = e.data;
-  if (request.type !== 'run') return answer(await toolkit, request);
+  if (request.type !== 'run' && request.type !== 'collect') return answer(await toolkit, request);
   try {
-    await run(await toolkit, request);
+    if (request.type === 'collect') collect(await toolkit, request);
+    else await run(await toolkit, request);
   } catch (err) {
     // wprof's errors (not wasm, an unsupported import, a bad flag) are a
     // ProbeError with the message `wprof run` prints; anything else is ours.
@@ -112,6 +113,37 @@ async function run(toolkit, request) {
     {
       type: 'done',
       result: { exit: result.exit, exitCode: result.exitCode, files, messages: result.messages, noSampling, ms },
+    },
+    [...new Set(files.map(([, bytes]) => /** @type {ArrayBuffer} */ (bytes.buffer)))],
+  );
+}
+
+/**
+ * `wprof collect` in the page: the same session code reads the profile.
+ * @param {import('./vendor/profiler/src/probe/toolkit.js').Toolkit} toolkit
+ * @param {import('./protocol.js').CollectRequest} request
+ */
+function collect(toolkit, request) {
+  post({ type: 'progress', stage: 'reading the profile' });
+  const started = performance.now();
+  /** @type {[string, Uint8Array][]} */
+  const files = [];
+  const messages = toolkit.collect(request.bytes, request.profile, request.profileName, request.name, (name, bytes) => {
+    files.push([name, bytes]);
+  }, './');
+  const summary = files.find(([name]) => name === 'summary.json');
+  const exit = summary ? JSON.parse(new TextDecoder().decode(summary[1])).exit : { kind: 'exit', code: null, message: null };
+  post(
+    {
+      type: 'done',
+      result: {
+        exit,
+        exitCode: 0,
+        files,
+        messages,
+        noSampling: 'the profile was written by a self-profiling artifact, which counts calls and times its exports but measures no CPU time',
+        ms: performance.now() - started,
+      },
     },
     [...new Set(files.map(([, bytes]) => /** @type {ArrayBuffer} */ (bytes.buffer)))],
   );

@@ -248,6 +248,53 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.close();
   });
 
+  test('collect: the profile a self-profiling artifact wrote under node:wasi, shown as wprof collect writes it', async (t) => {
+    const wprof = join(repo, 'target/release/wprof');
+    if (!existsSync(wprof)) {
+      assert.ok(!process.env.WPROF_REQUIRE_BROWSER, `${wprof} is missing: cargo build --release -p wprof`);
+      return t.skip(`${wprof} is missing`);
+    }
+    // The artifact runs on a host wprof does not control (Node's own WASI)
+    // and writes its profile there; the page reads it with the artifact.
+    const artifact = join(scratch, 'calls.counts.wasm');
+    const made = spawnSync(wprof, ['instrument', '--embed', '--counts-only', join(examples, 'calls.wasm'), '-o', artifact], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const files = join(scratch, 'collect-files');
+    mkdirSync(files);
+    const { WASI: NodeWASI } = await import('node:wasi');
+    const wasi = new NodeWASI({ version: 'preview1', args: ['calls.wasm'], preopens: { '/out': files }, returnOnExit: true });
+    const { instance } = await WebAssembly.instantiate(readFileSync(artifact), /** @type {any} */ (wasi.getImportObject()));
+    assert.equal(wasi.start(instance), 0);
+    const profile = join(files, 'wprof.profile');
+    const native = join(scratch, 'collect-native');
+    const r = spawnSync(wprof, ['collect', profile, '--module', artifact, '-o', native], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+
+    const { page, errors } = await open(isolated);
+    await page.setInputFiles('#file', artifact);
+    await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('calls.counts.wasm'));
+    await page.setInputFiles('#collect-file', profile);
+    await page.waitForFunction(() => !(/** @type {HTMLButtonElement} */ (document.getElementById('collect'))).disabled);
+    await page.click('#collect');
+    await page.waitForFunction(() => /^(Done|Failed)/.test(document.getElementById('status')?.textContent ?? ''), null, { timeout: 60_000 });
+    assert.match(await page.textContent('#status') ?? '', /^Done/, await page.textContent('#error') ?? '');
+    assert.match(await page.textContent('#exit') ?? '', /written by the module itself/);
+    assert.match(await page.textContent('#time-note') ?? '', /self-profiling artifact/);
+    const summary = await summaryOf(page);
+    assert.deepEqual(calls(summary), calls(JSON.parse(readFileSync(join(native, 'summary.json'), 'utf8'))));
+    assert.equal((await download(page, 'calls.folded')).toString(), readFileSync(join(native, 'calls.folded'), 'utf8'));
+    assert.ok((await flamegraphFrames(page)).some((f) => f.startsWith('calls::')), 'the flamegraph shows the functions');
+    await page.screenshot({ path: join(shots, 'collect.png'), fullPage: true });
+    // A profile with the wrong module: the session's message on the page.
+    await page.setInputFiles('#file', join(examples, 'calls.wasm'));
+    await page.waitForFunction(() => document.getElementById('module-name')?.textContent?.startsWith('calls.wasm'));
+    await page.click('#collect');
+    await page.waitForFunction(() => /^(Done|Failed)/.test(document.getElementById('status')?.textContent ?? ''), null, { timeout: 60_000 });
+    assert.match(await page.textContent('#error') ?? '', /is not a self-profiling artifact/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("every guest of the native parity tests: the page's calls, exit and stdout", async () => {
     const { page, errors } = await open(isolated);
     const dir = join(repo, 'tests/guests/rust/expected');

@@ -33,11 +33,12 @@ pub fn write(profile: &Profile, options: &Options, mut out: impl Write) -> Resul
     let (weight, unit, note) = if profile.sampled_ns() > 0 {
         (Weight::Time, "ns", None)
     } else if profile.mode == Mode::Instrument {
-        (
-            Weight::Calls,
-            "calls",
-            Some("no CPU samples (run shorter than the sampling interval): widths are call counts"),
-        )
+        let why = if profile.sampler.name == "embedded" {
+            "counted by the module itself, which measures no CPU time: widths are call counts"
+        } else {
+            "no CPU samples (run shorter than the sampling interval): widths are call counts"
+        };
+        (Weight::Calls, "calls", Some(why))
     } else {
         (Weight::Samples, "samples", Some("no samples were taken"))
     };

@@ -117,8 +117,9 @@ pub struct Sampler {
     /// `signal` (a CPU-time timer signal interrupts the guest anywhere and
     /// walks its frames), `epoch` (the engine's epoch checks at function
     /// entries and loop headers: biased, the fallback), `context` (a thread
-    /// reads the probes' current-context word) or `none` (no time: call
-    /// counts only).
+    /// reads the probes' current-context word), `none` (no time: call
+    /// counts only) or `embedded` (a self-profiling artifact's own profile:
+    /// call counts, no CPU time).
     pub name: String,
     /// Time sampling took on the guest's own thread (the signal handler),
     /// included in the guest's wall time; 0 when a separate thread samples.

@@ -87,6 +87,7 @@ pub fn collect(
     };
     let mut rec = session.recording();
     rec.exports = exports;
+    rec.set_sampler("embedded", 0, 0);
     let view = RuntimeView {
         memory: image,
         state: RuntimeState {
