@@ -114,7 +114,10 @@ fn a_plain_wasmtime_host_gets_the_calls_wprof_run_counts() {
         assert_eq!(collected["contexts"], summary["contexts"], "{name}");
         assert_eq!(collected["cpu"]["sampler"]["name"], "embedded");
         let svg = std::fs::read_to_string(dir.join("collected/flamegraph.svg")).unwrap();
-        assert!(svg.contains("counted by the module itself"), "{name}: the flamegraph says why it has no time");
+        assert!(
+            svg.contains("counted by the module itself"),
+            "{name}: the flamegraph says why it has no time"
+        );
         let start = &collected["exports"][0];
         assert_eq!(start["export"], "_start");
         // `_start` returned once, or never (exit, trap): only completed
