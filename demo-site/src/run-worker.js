@@ -9,6 +9,7 @@
 import { WASI } from './vendor/wasi/src/index.js';
 import { loadToolkit, profile } from './vendor/profiler/src/index.js';
 import { createSampler, samplingUnavailable } from './vendor/profiler/src/browser/sampler.js';
+import { outputRoles } from './outputs.js';
 
 /** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
 
@@ -131,7 +132,7 @@ function collect(toolkit, request) {
   const messages = toolkit.collect(request.bytes, request.profile, request.profileName, request.name, (name, bytes) => {
     files.push([name, bytes]);
   }, './');
-  const summary = files.find(([name]) => name === 'summary.json');
+  const { summary } = outputRoles(files);
   const exit = summary ? JSON.parse(new TextDecoder().decode(summary[1])).exit : { kind: 'exit', code: null, message: null };
   post(
     {
