@@ -7,7 +7,7 @@
 //! Time comes from sampling in both modes; no clock is read per call.
 //!
 //! Instrument mode: a sampler thread reads the probe runtime's
-//! current-context word (in the runtime's shared memory) every interval and
+//! current-context word (in the runtime's memory, by address) every interval and
 //! charges the time since its previous read to that context. The read does
 //! not wait for the guest to reach any particular instruction, so a
 //! loop-free function gets its own time and time in a host call (WASI I/O)
@@ -40,8 +40,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::{
-    Config, Engine, Instance, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline, Val,
-    WasmBacktrace,
+    Config, Engine, Instance, Linker, Module, Store, Trap, UpdateDeadline, Val, WasmBacktrace,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
@@ -115,7 +114,7 @@ const INTERRUPTED: u8 = 2;
 /// The probe runtime's current-context and host-call words.
 #[derive(Clone)]
 struct Word {
-    memory: SharedMemory,
+    memory: shared::Runtime,
     addr: usize,
     host: usize,
     /// Where the tree is, to read it while the guest still runs.
@@ -124,12 +123,13 @@ struct Word {
 
 impl Word {
     fn load(&self) -> u32 {
-        shared::load_u32(&self.memory, self.addr).unwrap_or(abi::ROOT_NODE)
+        self.memory.load_u32(self.addr).unwrap_or(abi::ROOT_NODE)
     }
 
     /// The imported function being called now, if any.
     fn host_call(&self) -> Option<u32> {
-        shared::load_u32(&self.memory, self.host)
+        self.memory
+            .load_u32(self.host)
             .filter(|&v| v != 0)
             .map(|v| v - 1)
     }
@@ -235,8 +235,8 @@ fn frame(f: &wasmtime::FrameInfo) -> (u32, Option<u32>) {
 fn engine(session: &Session, epochs: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(epochs);
-    // The probe runtime's memory is shared so the sampler thread can read
-    // the current context.
+    // Modules built for threads declare shared memories. (The probe
+    // runtime's is unshared here: the sampler reads it by address.)
     config.wasm_threads(true);
     config.shared_memory(true);
     // wasmtime preallocates this many frames per capture (and returns an
@@ -342,7 +342,10 @@ pub fn run(
     linker.allow_shadowing(false);
     let runtime = match session.runtime() {
         Some(params) => {
-            let rt = wt(Module::new(&engine, params.wasm)).context("probe runtime")?;
+            // Unshared: this host's sampler reads the memory by address
+            // (shared.rs); JS hosts get `params.wasm`, the shared one.
+            let rt =
+                wt(Module::new(&engine, abi::runtime_wasm_unshared())).context("probe runtime")?;
             let rt = wt(Instance::new(&mut store, &rt, &[])).context("probe runtime")?;
             let status = rt
                 .get_typed_func::<(i32, i32), i32>(&mut store, abi::runtime_exports::INIT)?
@@ -358,8 +361,9 @@ pub fn run(
             }
             linker.instance(&mut store, abi::IMPORT_MODULE, rt)?;
             let memory = rt
-                .get_shared_memory(&mut store, abi::runtime_exports::MEMORY)
-                .context("probe runtime: no shared memory")?;
+                .get_memory(&mut store, abi::runtime_exports::MEMORY)
+                .context("probe runtime: no memory")?;
+            let memory = shared::Runtime::new(&memory, &store);
             let mut addr = |name: &str| {
                 rt.get_global(&mut store, name)
                     .and_then(|g| g.get(&mut store).i32())
@@ -511,10 +515,10 @@ pub fn run(
         let state = runtime
             .map(|rt| runtime_state(&mut store, &rt))
             .transpose()?;
-        let copy = state.as_ref().map(|(memory, _)| shared::copy(memory));
-        let view = state
-            .zip(copy.as_deref())
-            .map(|((_, state), memory)| RuntimeView { memory, state });
+        let view = state.map(|(memory, state)| RuntimeView {
+            memory: memory.data(&store),
+            state,
+        });
         let mut sink = lock(&sink);
         let done = host.progress.step("writing the profile", || {
             session.finish(rec, end, view, &mut **sink)
@@ -650,7 +654,10 @@ impl std::fmt::Display for Failed {
 impl std::error::Error for Failed {}
 
 /// The probe runtime's memory and exported globals.
-fn runtime_state(store: &mut Store<Host>, rt: &Instance) -> Result<(SharedMemory, RuntimeState)> {
+fn runtime_state(
+    store: &mut Store<Host>,
+    rt: &Instance,
+) -> Result<(wasmtime::Memory, RuntimeState)> {
     use abi::runtime_exports as ex;
     let mut get = |g: &str| -> Result<Val> {
         Ok(rt
@@ -665,8 +672,8 @@ fn runtime_state(store: &mut Store<Host>, rt: &Instance) -> Result<(SharedMemory
         overflow: get(ex::OVERFLOW)?.unwrap_i64() as u64,
     };
     let memory = rt
-        .get_shared_memory(&mut *store, ex::MEMORY)
-        .context("probe runtime has no shared memory")?;
+        .get_memory(&mut *store, ex::MEMORY)
+        .context("probe runtime has no memory")?;
     Ok((memory, state))
 }
 
@@ -683,7 +690,7 @@ fn dump(
     let memory_bytes = guest
         .get_memory(&mut *store, "memory")
         .map(|m| m.data_size(&*store) as u64);
-    let copy = shared::copy(&memory);
+    let copy = memory.data(&*store).to_vec();
     session.dump(
         &mut store.data_mut().rec,
         RuntimeView {
@@ -890,7 +897,7 @@ impl Abandoned<'_, '_> {
             memory_bytes: None,
             host_peak_rss_bytes: peak_rss_bytes(),
         };
-        let copy = self.runtime.as_ref().map(|w| shared::copy(&w.memory));
+        let copy = self.runtime.as_ref().map(|w| w.memory.copy());
         let view = self
             .runtime
             .as_ref()

@@ -85,7 +85,8 @@ pub mod mem {
 pub mod runtime_exports {
     /// `init(n_funcs: i32, node_cap: i32) -> i32` (0 = ok, -1 = out of memory).
     pub const INIT: &str = "init";
-    /// The runtime's (shared) memory holding the tree and the current context.
+    /// The runtime's memory holding the tree and the current context
+    /// (shared, except in [`super::runtime_wasm_unshared`]).
     pub const MEMORY: &str = "memory";
     /// Byte offset of the current-context word (i32 global).
     pub const CUR_ADDR: &str = "cur_addr";
@@ -126,12 +127,30 @@ pub const DEFAULT_NODE_CAP: u32 = 1 << 20;
 const RUNTIME_WAT: &str = include_str!("runtime.wat");
 
 /// The probe runtime module, assembled from its text source once per
-/// process.
+/// process. Its memory is shared, so a sampler on another thread (a JS
+/// Worker) can read the current-context word.
 pub fn runtime_wasm() -> &'static [u8] {
     static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WASM.get_or_init(|| assemble(RUNTIME_WAT))
+}
+
+/// The same runtime with an unshared memory, for hosts whose sampler reads
+/// the memory through its address rather than as a shared memory (the
+/// native runner): Cranelift reloads a shared memory's base on every
+/// access, which cost 3 of 8 ns per call.
+pub fn runtime_wasm_unshared() -> &'static [u8] {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WASM.get_or_init(|| {
+        let shared = "(memory (export \"memory\") 1 65536 shared)";
+        debug_assert_eq!(RUNTIME_WAT.matches(shared).count(), 1);
+        assemble(&RUNTIME_WAT.replacen(shared, "(memory (export \"memory\") 1 65536)", 1))
+    })
+}
+
+fn assemble(text: &str) -> Vec<u8> {
     // The source is a compile-time constant covered by tests, so a parse
     // failure is a bug in this crate, not an input error.
-    WASM.get_or_init(|| wat::parse_str(RUNTIME_WAT).expect("probe runtime text is valid"))
+    wat::parse_str(text).expect("probe runtime text is valid")
 }
 
 /// What the `wprof.abi` custom section says about an instrumented module.
