@@ -194,28 +194,37 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<Str
     (log, unbalanced)
 }
 
+/// The seeds to try (`WPROF_DIFF_CASES` from `WPROF_DIFF_SEED`).
+fn seeds() -> std::ops::Range<u64> {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let base = var("WPROF_DIFF_SEED", 0);
+    base..base + var("WPROF_DIFF_CASES", 300)
+}
+
+/// The module of `seed`, if it gives one. A fuel counter inside it makes
+/// every function terminate (with a trap) identically in every version.
+fn module(seed: u64) -> Option<Vec<u8>> {
+    let data = bytes(seed, 1024 + (seed as usize % 7) * 1024);
+    let mut u = Unstructured::new(&data);
+    let mut module = wasm_smith::Module::new(smith_config(), &mut u).ok()?;
+    module.ensure_termination(100).unwrap();
+    Some(module.to_bytes())
+}
+
 #[test]
 fn random_modules_behave_the_same_instrumented() {
-    let cases: u64 = std::env::var("WPROF_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let base: u64 = std::env::var("WPROF_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let cases = seeds().count() as u64;
     let engine = engine();
     let mut checked = 0;
-    for seed in base..base + cases {
-        let data = bytes(seed, 1024 + (seed as usize % 7) * 1024);
-        let mut u = Unstructured::new(&data);
-        let Ok(mut module) = wasm_smith::Module::new(smith_config(), &mut u) else {
+    for seed in seeds() {
+        let Some(original) = module(seed) else {
             continue;
         };
-        // A fuel counter inside the module makes every function terminate
-        // (with a trap) identically in both versions.
-        module.ensure_termination(100).unwrap();
-        let original = module.to_bytes();
         let mut options = wprof_instrument::Options::default();
         options.memory = seed % 2 == 1;
         let instrumented = wprof_instrument::instrument(&original, &options)
@@ -257,24 +266,13 @@ fn own(log: &str) -> String {
 
 #[test]
 fn random_modules_behave_the_same_embedded() {
-    let cases: u64 = std::env::var("WPROF_DIFF_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let base: u64 = std::env::var("WPROF_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let cases = seeds().count() as u64;
     let engine = engine();
     let mut checked = 0;
-    for seed in base..base + cases {
-        let data = bytes(seed, 1024 + (seed as usize % 7) * 1024);
-        let mut u = Unstructured::new(&data);
-        let Ok(mut module) = wasm_smith::Module::new(smith_config(), &mut u) else {
+    for seed in seeds() {
+        let Some(original) = module(seed) else {
             continue;
         };
-        module.ensure_termination(100).unwrap();
-        let original = module.to_bytes();
         let mut options = wprof_instrument::Options::default();
         // A small tree, so some modules fill it; every other seed the
         // counts tier.
