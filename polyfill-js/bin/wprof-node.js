@@ -62,6 +62,11 @@ Options:
   -o, --output <OUT.wasm>  Where to write the instrumented module
       --strip-dwarf        Drop DWARF debug sections instead of rewriting them
       --memory             Also hook allocators and \`memory.grow\`
+      --embed              Link the profiler into the artifact (see \`wprof instrument --help\`)
+      --counts-only        With --embed: per-function counts in globals, for hosts without multi-memory
+      --wasi               With --embed: import WASI even where the module imports none
+      --dump-every <N>     With --embed: also write the profile every N export calls
+      --max-contexts <N>   With --embed: calling contexts kept
   -h, --help               Print help`;
 
 const COLLECT_HELP = `Write the output set for the profile a \`wprof instrument --embed\` artifact wrote
@@ -281,6 +286,11 @@ async function instrument(argv) {
         output: { type: 'string', short: 'o' },
         'strip-dwarf': { type: 'boolean' },
         memory: { type: 'boolean' },
+        embed: { type: 'boolean' },
+        'counts-only': { type: 'boolean' },
+        wasi: { type: 'boolean' },
+        'dump-every': { type: 'string' },
+        'max-contexts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -299,6 +309,19 @@ async function instrument(argv) {
     throw new UsageError('the following required arguments were not provided:\n  --output <OUT.wasm>');
   }
   const modulePath = positionals[0];
+  const embedOnly = ['counts-only', 'wasi', 'dump-every', 'max-contexts'].find((f) => values[f] !== undefined);
+  if (embedOnly && !values.embed) throw new UsageError(`the argument '--${embedOnly}' requires '--embed'`);
+  if (values.embed && values.memory) throw new UsageError("the argument '--embed' cannot be used with '--memory'");
+  /** @param {string} flag */
+  const count = (flag) => {
+    const v = values[flag];
+    if (v === undefined) return null;
+    if (!/^[1-9][0-9]*$/.test(String(v))) throw new UsageError(`invalid value '${v}' for '--${flag} <N>': a positive integer`);
+    return Number(v);
+  };
+  const embed = values.embed
+    ? JSON.stringify({ counts_only: values['counts-only'] === true, wasi: values.wasi === true, dump_every: count('dump-every'), max_contexts: count('max-contexts') })
+    : undefined;
   const toolkit = await loadNodeToolkit();
   let bytes;
   try {
@@ -310,7 +333,7 @@ async function instrument(argv) {
   let artifact;
   try {
     wasm = toolkit.readModule(bytes, modulePath);
-    artifact = toolkit.instrument(wasm, values['strip-dwarf'] === true, values.memory === true);
+    artifact = toolkit.instrument(wasm, values['strip-dwarf'] === true, values.memory === true, embed);
   } catch (e) {
     throw new Error(`cannot instrument \`${modulePath}\``, { cause: e });
   }

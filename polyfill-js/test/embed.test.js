@@ -149,3 +149,18 @@ test('wprof-node collect writes the files wprof collect writes', async () => {
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /was written by another module/);
 });
+
+test('wprof-node instrument --embed writes the bytes wprof instrument --embed writes', () => {
+  const guest = join(guests, 'fib.wasm');
+  for (const flags of [['--embed', '--counts-only'], ['--embed', '--dump-every', '50', '--max-contexts', '4096']]) {
+    const native = join(scratch, `native-${flags.length}.wasm`);
+    const node = join(scratch, `node-${flags.length}.wasm`);
+    run(['instrument', ...flags, guest, '-o', native]);
+    const r = spawnSync(process.execPath, [wprofNode, 'instrument', ...flags, guest, '-o', node], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(readFileSync(node).equals(readFileSync(native)), `${flags.join(' ')}: the same artifact`);
+  }
+  const bad = spawnSync(process.execPath, [wprofNode, 'instrument', '--counts-only', guest, '-o', join(scratch, 'x.wasm')], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /'--counts-only' requires '--embed'/);
+});

@@ -54,7 +54,8 @@
  * @property {(program: string) => string} runHelp `run --help`, as `wprof run --help` lays it out
  * @property {(args: string) => string} parseRunArgs JSON `{options}` or `{usage}`
  * @property {(module: string) => string} defaultRunOptions JSON run options
- * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean) => Uint8Array} instrument
+ * @property {(wasm: Uint8Array, stripDwarf: boolean, memory: boolean, embed?: string) => Uint8Array} instrument
+ *   `embed`: JSON `{counts_only, wasi, dump_every, max_contexts}` for `wprof instrument --embed`
  * @property {(bytes: Uint8Array, name: string) => Uint8Array} readModule binary from .wasm/.wat bytes
  * @property {(wasm: Uint8Array) => string | undefined} externalDebugInfo where a module without DWARF
  *   says its DWARF is (`external_debug_info`)

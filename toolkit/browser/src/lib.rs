@@ -245,15 +245,47 @@ pub fn collect(
 }
 
 /// Instruments a module; returns the artifact's bytes (the same bytes as
-/// `wprof instrument`).
+/// `wprof instrument`). `embed`, when given, is JSON of [`EmbedFlags`]:
+/// `wprof instrument --embed` and its flags.
 #[wasm_bindgen]
-pub fn instrument(wasm: &[u8], strip_dwarf: bool, memory: bool) -> Result<Vec<u8>, JsError> {
+pub fn instrument(
+    wasm: &[u8],
+    strip_dwarf: bool,
+    memory: bool,
+    embed: Option<String>,
+) -> Result<Vec<u8>, JsError> {
     let mut options = wprof_instrument::Options::default();
     options.keep_dwarf = !strip_dwarf;
     options.memory = memory;
+    if let Some(embed) = embed {
+        let f: EmbedFlags = serde_json::from_str(&embed)
+            .map_err(|e| JsError::new(&format!("bad embed options: {e}")))?;
+        options.embed = Some(wprof_instrument::embed::Embed {
+            tier: if f.counts_only {
+                wprof_instrument::embed::Tier::Counts
+            } else {
+                wprof_instrument::embed::Tier::Contexts(
+                    f.max_contexts
+                        .unwrap_or(wprof_instrument::abi::DEFAULT_NODE_CAP),
+                )
+            },
+            wasi: f.wasi,
+            dump_every: f.dump_every,
+        });
+    }
     wprof_instrument::instrument(wasm, &options)
         .map(|out| out.wasm)
         .map_err(js)
+}
+
+/// `wprof instrument --embed`'s flags, as JS hosts pass them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct EmbedFlags {
+    counts_only: bool,
+    wasi: bool,
+    dump_every: Option<u64>,
+    max_contexts: Option<u32>,
 }
 
 /// How the run ended, as the JS host saw it (JSON, snake_case like
