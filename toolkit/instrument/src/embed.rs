@@ -1,15 +1,18 @@
-//! Self-profiling artifacts (`wprof instrument --embed`): the probe runtime
-//! (runtime.wat) and the embedded runtime (embed.wat) are linked into the
-//! instrumented module itself, so it runs on any WASI host that supports
-//! multi-memory (wasmtime and everything built on it) with no `wprof`
-//! imports, and writes its own profile.
+//! Self-profiling artifacts (`wprof instrument --embed`): the profiler is
+//! linked into the instrumented module itself, which then runs on hosts
+//! wprof does not control with no `wprof` imports and writes its own
+//! profile. Two storage tiers ([`Tier`]): the calling-context tree (the
+//! probe runtime, runtime.wat, and tree.wat, in a memory of their own:
+//! hosts with multi-memory, i.e. wasmtime and what is built on it), or
+//! per-function counters in globals ([`counts`]: every host, Node 20 too).
+//! embed.wat, shared by both, writes the profile through WASI.
 //!
-//! Linking copies the two runtime modules' functions and globals into the
-//! guest and gives the probe runtime a memory of its own (memory 1), so the
-//! guest's memory 0 and its `memory.grow` results stay what they were. The
-//! guest's probe calls then go to the copied runtime; its `proc_exit` calls,
-//! a wrapped `_start` and the exported `wprof_dump` write the profile; and
-//! every other function export is wrapped to time each call.
+//! Linking copies the runtime modules' functions and globals into the
+//! guest; memory 0 and its `memory.grow` results stay what they were. The
+//! guest's probe calls then go to the copied runtime (or become counter
+//! increments); its `proc_exit` calls, a wrapped `_start`, every N export
+//! calls and the exported `wprof_dump` write the profile; and every
+//! function export is wrapped to time each call.
 
 use std::collections::HashMap;
 
