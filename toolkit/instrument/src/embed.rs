@@ -4,7 +4,8 @@
 //! profile. Two storage tiers ([`Tier`]): the calling-context tree (the
 //! probe runtime, runtime.wat, and tree.wat, in a memory of their own:
 //! hosts with multi-memory, i.e. wasmtime and what is built on it), or
-//! per-function counters in globals ([`counts`]: every host, Node 20 too).
+//! per-function counters in globals (the counts tier: every host, Node 20
+//! too).
 //! embed.wat, shared by both, writes the profile through WASI.
 //!
 //! Linking copies the runtime modules' functions and globals into the
