@@ -98,7 +98,8 @@ test('a reactor called from JS: periodic dumps, wprof_dump and the no-filesystem
   run(['instrument', '--embed', '--counts-only', '--wasi', '--dump-every', '100', join(guests, 'reactor.wasm'), '-o', artifact]);
   const dir = join(scratch, 'reactor-files');
   mkdirSync(dir);
-  const wasi = nodeWasi([], dir, { WPROF_OUT: 'lib.prof' });
+  // An environment of a few KiB, like a service's: WPROF_OUT is still found.
+  const wasi = nodeWasi([], dir, { FILLER: 'x'.repeat(5000), WPROF_OUT: 'lib.prof' });
   const { instance } = await WebAssembly.instantiate(readFileSync(artifact), /** @type {any} */ (wasi.getImportObject()));
   wasi.initialize(instance);
   const ex = /** @type {any} */ (instance.exports);

@@ -17,8 +17,10 @@ use walrus::{
 use crate::Error;
 use crate::abi;
 
-/// Bytes of memory 0 borrowed at most (saved in 8-byte globals).
-const SAVE: u32 = 1024;
+/// Bytes of memory 0 borrowed at most (saved in 8-byte globals): enough
+/// for a typical environment (`WPROF_OUT` is read from it) at a code size
+/// that stays small, one load and one store per word.
+const SAVE: u32 = 8192;
 /// Image bytes per generated piece (embed.wat writes whole pieces).
 const PIECE: u32 = 512;
 
