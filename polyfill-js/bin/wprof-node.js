@@ -62,7 +62,8 @@ Options:
   -o, --output <OUT.wasm>  Where to write the instrumented module
       --strip-dwarf        Drop DWARF debug sections instead of rewriting them
       --memory             Also hook allocators and \`memory.grow\`
-      --embed              Link the profiler into the artifact (see \`wprof instrument --help\`)
+      --embed              Link the profiler into the artifact (see \`wprof instrument --help\`);
+                           with --memory it counts allocations per calling context
       --counts-only        With --embed: per-function counts in globals, for hosts without multi-memory
       --wasi               With --embed: import WASI even where the module imports none
       --dump-every <N>     With --embed: also write the profile every N export calls
@@ -311,7 +312,7 @@ async function instrument(argv) {
   const modulePath = positionals[0];
   const embedOnly = ['counts-only', 'wasi', 'dump-every', 'max-contexts'].find((f) => values[f] !== undefined);
   if (embedOnly && !values.embed) throw new UsageError(`the argument '--${embedOnly}' requires '--embed'`);
-  if (values.embed && values.memory) throw new UsageError("the argument '--embed' cannot be used with '--memory'");
+  if (values['counts-only'] && values.memory) throw new UsageError("the argument '--counts-only' cannot be used with '--memory'");
   /** @param {string} flag */
   const count = (flag) => {
     const v = values[flag];

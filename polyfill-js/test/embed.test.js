@@ -153,9 +153,9 @@ test('wprof-node collect writes the files wprof collect writes', async () => {
 
 test('wprof-node instrument --embed writes the bytes wprof instrument --embed writes', () => {
   const guest = join(guests, 'fib.wasm');
-  for (const flags of [['--embed', '--counts-only'], ['--embed', '--dump-every', '50', '--max-contexts', '4096']]) {
-    const native = join(scratch, `native-${flags.length}.wasm`);
-    const node = join(scratch, `node-${flags.length}.wasm`);
+  for (const flags of [['--embed', '--counts-only'], ['--embed', '--dump-every', '50', '--max-contexts', '4096'], ['--embed', '--memory']]) {
+    const native = join(scratch, `native-${flags.join('')}.wasm`);
+    const node = join(scratch, `node-${flags.join('')}.wasm`);
     run(['instrument', ...flags, guest, '-o', native]);
     const r = spawnSync(process.execPath, [wprofNode, 'instrument', ...flags, guest, '-o', node], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

@@ -27,7 +27,8 @@ module imported, runs on any host, and writes its profile itself when
 `wprof_dump`. The file is `wprof.profile`, or `WPROF_OUT` from the guest's
 environment, in the first preopened directory; hosts with no filesystem
 read it through `wprof_profile_len`/`wprof_profile_copy(dst)`. Every
-exported function's calls are timed (a latency histogram each).
+exported function's calls are timed (a latency histogram each). With
+--memory, allocations are counted per calling context.
 
 Exit status:
   0 on success, 1 when the input cannot be read, parsed or instrumented,
@@ -55,7 +56,7 @@ pub struct InstrumentCommand {
 
     /// Link the profiler into the artifact: a self-profiling module for
     /// hosts you can't change (read its profile with `wprof collect`).
-    #[arg(long, conflicts_with = "memory")]
+    #[arg(long)]
     pub embed: bool,
 
     /// With --embed: import WASI to time calls and write the profile even
@@ -68,7 +69,7 @@ pub struct InstrumentCommand {
     /// With --embed: keep exact calls per function (no calling contexts)
     /// and per-export call count, mean and maximum time, in globals: for
     /// hosts without multi-memory, such as Node 20.
-    #[arg(long, requires = "embed")]
+    #[arg(long, requires = "embed", conflicts_with = "memory")]
     pub counts_only: bool,
 
     /// With --embed: also write the profile after every N calls of the

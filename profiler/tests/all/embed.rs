@@ -181,3 +181,87 @@ fn wprof_out_names_the_file_and_a_wrong_pairing_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("wprof collect"), "{}", stderr(&o));
 }
+
+/// `wprof run --memory`'s totals for `guest`, and the collected counts of
+/// its `--embed --memory` artifact run by a plain host.
+fn allocation_counts(name: &str, guest: &Path) -> (Value, Value) {
+    let dir = temp_dir(&format!("embed-memory-{name}"));
+    let artifact = dir.join("guest.self.wasm");
+    let o = wprof(&[
+        "instrument",
+        "--embed",
+        "--memory",
+        guest.to_str().unwrap(),
+        "-o",
+        artifact.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    run_plain(&artifact, &[], &files, &[]);
+    let collected = collect(
+        &files.join("wprof.profile"),
+        &artifact,
+        &dir.join("collected"),
+    );
+    // Counted, not tracked: no heap model, so no memory section or files.
+    assert!(collected.get("memory").is_none(), "{name}");
+    assert!(!dir.join("collected/memory.svg").exists(), "{name}");
+    let (_, summary, _) = run_profile(
+        &format!("embed-memory-{name}-run"),
+        &["--memory", guest.to_str().unwrap()],
+    );
+    (collected["allocations"].clone(), summary["memory"].clone())
+}
+
+#[test]
+fn embedded_allocation_counts_equal_wprof_run_memory() {
+    let (got, want) = allocation_counts("rust", &rust_guest("memory"));
+    for key in [
+        "allocations",
+        "allocated_bytes",
+        "frees",
+        "grows",
+        "untracked_growth_bytes",
+    ] {
+        assert_eq!(got[key], want[key], "{key}");
+    }
+    // The planted leak: 100 blocks of 1000 bytes, never freed.
+    let leak = got["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"].as_str().unwrap().ends_with("memory::leak"))
+        .expect("the leak's context");
+    assert_eq!(
+        (&leak["allocations"], &leak["bytes"], &leak["frees"]),
+        (&100.into(), &100_000.into(), &0.into())
+    );
+
+    // C: malloc, calloc, realloc in place and moving, free. Bytes differ
+    // by design: a block grown in place adds its growth to `wprof run`'s,
+    // which tracks block sizes, and nothing here.
+    if let Some(c) = c_guest("alloc") {
+        let (got, want) = allocation_counts("c", &c);
+        for key in ["allocations", "frees", "grows"] {
+            assert_eq!(got[key], want[key], "C {key}");
+        }
+        assert!(got["allocated_bytes"].as_u64() <= want["allocated_bytes"].as_u64());
+    }
+}
+
+#[test]
+fn allocation_counts_need_the_contexts_tier() {
+    let dir = temp_dir("embed-memory-counts");
+    let o = wprof(&[
+        "instrument",
+        "--embed",
+        "--counts-only",
+        "--memory",
+        rust_guest("memory").to_str().unwrap(),
+        "-o",
+        dir.join("x.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.join("x.wasm").exists());
+}

@@ -127,6 +127,13 @@ pub(crate) fn link(
 
     // The storage tier: `tier.*` for embed.wat, and where probe calls go.
     let mut redirect = HashMap::new();
+    let mut memory_probes = Vec::new();
+    let has_memory = module.imports.iter().any(|i| i.module == abi::mem::MODULE);
+    if has_memory && tier == Tier::Counts {
+        return Err(Error::Embed(
+            "allocation counts (memory probes) need calling contexts, not the counts tier".into(),
+        ));
+    }
     let mut init = None;
     let (tier_exports, rt_memory) = match tier {
         Tier::Contexts(node_cap) => {
@@ -169,6 +176,21 @@ pub(crate) fn link(
                 }
             }
             let exports = t.link(&tree, module)?;
+            // Memory probes count allocations per context here.
+            for name in [
+                abi::mem::ALLOC,
+                abi::mem::FREE,
+                abi::mem::REALLOC,
+                abi::mem::GROW,
+                abi::mem::GC_BEGIN,
+                abi::mem::GC_END,
+                abi::mem::GC_CYCLE,
+            ] {
+                if let Some(import) = memory_probe(module, name) {
+                    redirect.insert(import, func(&exports, name)?);
+                    memory_probes.push(import);
+                }
+            }
             init = Some((
                 func(&rt_exports, abi::runtime_exports::INIT)?,
                 node_cap,
@@ -245,7 +267,7 @@ pub(crate) fn link(
         }
     }
     // No call of a probe import is left.
-    for &(_, import) in probes {
+    for &import in probes.iter().map(|(_, f)| f).chain(&memory_probes) {
         if let Some(i) = module.imports.get_imported_func(import).map(|i| i.id()) {
             module.imports.delete(i);
         }
@@ -340,6 +362,7 @@ pub(crate) fn link(
             .drop()
             .i32_const(exports.len() as i32)
             .i64_const(id as i64)
+            .i32_const(has_memory as i32)
             .call(embed_init);
         if let Some(start) = module.start {
             body.call(start);
@@ -357,6 +380,15 @@ pub(crate) fn link(
             Tier::Counts => 0,
         },
     })
+}
+
+/// The guest's memory-probe import `name`, if it has one.
+fn memory_probe(module: &Module, name: &str) -> Option<FunctionId> {
+    let i = module.imports.find(abi::mem::MODULE, name)?;
+    match module.imports.get(i).kind {
+        ImportKind::Function(f) => Some(f),
+        _ => None,
+    }
 }
 
 /// The guest's import `wasi_snapshot_preview1::name`, if it has one.

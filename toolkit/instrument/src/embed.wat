@@ -23,12 +23,16 @@
 ;;   24  id u64        the artifact's id (its manifest says the same)
 ;;   32  overflow u64  calls the full tree could not place
 ;;   40  buckets u32   latency buckets per export (0 in the counts tier)
-;;   44  flags u32     1: calling contexts (else per-function counts only)
+;;   44  flags u32     1: calling contexts (else per-function counts only);
+;;                     2: allocation counts
 ;;   48  reserved, zero, to 64
 ;;   64  nodes: node_count × (parent u32, fid u32, calls u64)
 ;;       calls per function: n_funcs × u64
 ;;       calls the full tree could not place, per context: node_count × u64
 ;;       per export: calls u64, total ns u64, max ns u64, buckets × u64
+;;       with flag 2 (memory probes), per context: allocations u64, bytes
+;;       u64, frees u64; then memory.grow calls, pages grown, pages grown
+;;       outside an allocator, collections (u64 each)
 (module
   (import "wasi_snapshot_preview1" "clock_time_get"
     (func $clock_time_get (param i32 i64 i32) (result i32)))

@@ -196,11 +196,6 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .memory
         .then(|| memory::instrument(&mut module, &names));
     let embed = match options.embed {
-        Some(_) if options.memory => {
-            return Err(Error::Embed(
-                "memory probes are not supported in an embedded artifact yet".into(),
-            ));
-        }
         Some(how) => {
             let mut imports = vec![
                 (abi::ENTER, probes.enter),

@@ -6,6 +6,11 @@
 ;;   [base+SAVE, +EXPORT*n_exports)      per export: calls u64, total ns
 ;;                                       u64, max ns u64, BUCKETS u64
 ;;                                       latency buckets
+;;   [allocs, +24*node_cap)              with memory probes: per context,
+;;                                       allocations u64, bytes u64, frees u64
+;;   [totals, +32)                       memory.grow calls, pages grown,
+;;                                       pages grown outside an allocator,
+;;                                       collections
 ;;   [image, …)                          the profile image, built on demand
 ;; embed.wat writes the image out; the image format is described there.
 ;; Latency bucket b holds durations d with d = b for b < 4, else
@@ -19,6 +24,8 @@
   (import "wprof" "nodes_base" (global $nodes_base (mut i32)))
   (import "wprof" "flat_base" (global $flat_base (mut i32)))
   (import "wprof" "overflow" (global $overflow (mut i64)))
+  (import "wprof" "node_cap" (global $node_cap (mut i32)))
+  (import "wprof" "cur_addr" (global $cur_addr i32))
 
   ;; Bytes of memory 0 borrowed at most.
   (global $SAVE i32 (i32.const 65536))
@@ -30,20 +37,85 @@
   (global $exports (mut i32) (i32.const 0))
   (global $n_exports (mut i32) (i32.const 0))
   (global $image (mut i32) (i32.const 0))
+  ;; With memory probes: per-context counters and totals (else 0).
+  (global $allocs (mut i32) (i32.const 0))
+  (global $totals (mut i32) (i32.const 0))
   (global $id (mut i64) (i64.const 0))
   ;; Bytes of memory 0 borrowed by the call in progress.
   (global $borrowed (mut i32) (i32.const 0))
 
-  ;; embed_init(n_exports, id): after the probe runtime's `init`, whose
-  ;; tables end where the runtime's memory ends.
-  (func (export "embed_init") (param $n i32) (param $id i64)
+  ;; embed_init(n_exports, id, memory): after the probe runtime's `init`,
+  ;; whose tables end where the runtime's memory ends; `memory`: the
+  ;; artifact has memory probes.
+  (func (export "embed_init") (param $n i32) (param $id i64) (param $memory i32)
     (global.set $n_exports (local.get $n))
     (global.set $id (local.get $id))
     (global.set $base (i32.shl (memory.size $rt) (i32.const 16)))
     (global.set $exports (i32.add (global.get $base) (global.get $SAVE)))
     (global.set $image
       (i32.add (global.get $exports) (i32.mul (local.get $n) (global.get $EXPORT))))
+    (if (local.get $memory)
+      (then
+        (global.set $allocs (global.get $image))
+        (global.set $totals
+          (i32.add (global.get $allocs) (i32.mul (global.get $node_cap) (i32.const 24))))
+        (global.set $image (i32.add (global.get $totals) (i32.const 32)))))
     (drop (call $reserve (global.get $image))))
+
+  ;; The counters of the context running now (a call the full tree could
+  ;; not place counts on the context that made it).
+  (func $site (result i32)
+    (local $node i32)
+    (local.set $node (i32.and (i32.load $rt (global.get $cur_addr)) (i32.const 0x7fffffff)))
+    (if (i32.ge_u (local.get $node) (global.get $node_cap)) (then (local.set $node (i32.const 0))))
+    (i32.add (global.get $allocs) (i32.mul (local.get $node) (i32.const 24))))
+
+  (func $add (param $at i32) (param $v i64)
+    (i64.store $rt (local.get $at) (i64.add (i64.load $rt (local.get $at)) (local.get $v))))
+
+  ;; The memory probes (runtime.wat's `wprof_mem` ABI, abi::mem): counts
+  ;; per context, as `wprof run --memory` counts allocations: a realloc
+  ;; that allocates or moves is one allocation, one in place is none.
+  (func (export "alloc") (param $addr i64) (param $size i64) (param $layer i32)
+    (local $at i32)
+    (local.set $at (call $site))
+    (call $add (local.get $at) (i64.const 1))
+    (call $add (i32.add (local.get $at) (i32.const 8)) (local.get $size)))
+  (func (export "free") (param $addr i64) (param $layer i32)
+    (if (i64.ne (local.get $addr) (i64.const 0))
+      (then (call $add (i32.add (call $site) (i32.const 16)) (i64.const 1)))))
+  (func (export "realloc") (param $old i64) (param $new i64) (param $size i64) (param $layer i32)
+    (local $at i32)
+    (local.set $at (call $site))
+    (if (i64.eqz (local.get $old))
+      (then
+        (if (i64.ne (local.get $new) (i64.const 0))
+          (then
+            (call $add (local.get $at) (i64.const 1))
+            (call $add (i32.add (local.get $at) (i32.const 8)) (local.get $size))))
+        (return)))
+    (if (i64.eqz (local.get $new))
+      (then
+        (if (i64.eqz (local.get $size))
+          (then (call $add (i32.add (local.get $at) (i32.const 16)) (i64.const 1))))
+        (return)))
+    (if (i64.ne (local.get $new) (local.get $old))
+      (then
+        (call $add (i32.add (local.get $at) (i32.const 16)) (i64.const 1))
+        (call $add (local.get $at) (i64.const 1))
+        (call $add (i32.add (local.get $at) (i32.const 8)) (local.get $size)))))
+  (func (export "grow") (param $result i64) (param $delta i64) (param $in_alloc i32)
+    (call $add (global.get $totals) (i64.const 1))
+    (if (i64.ge_s (local.get $result) (i64.const 0))
+      (then
+        (call $add (i32.add (global.get $totals) (i32.const 8)) (local.get $delta))
+        (if (i32.eqz (local.get $in_alloc))
+          (then (call $add (i32.add (global.get $totals) (i32.const 16)) (local.get $delta)))))))
+  (func (export "gc_begin"))
+  (func (export "gc_end") (param $heap i64) (param $state i32)
+    (call $add (i32.add (global.get $totals) (i32.const 24)) (i64.const 1)))
+  (func (export "gc_cycle")
+    (call $add (i32.add (global.get $totals) (i32.const 24)) (i64.const 1)))
 
   ;; Grows the runtime's memory to hold `end` bytes; 0 when it cannot.
   (func $reserve (param $end i32) (result i32)
@@ -109,11 +181,10 @@
     (if (i32.eqz
           (call $reserve
             (i32.add (global.get $image)
-              (i32.add (i32.const 64)
-                (i32.add (i32.shl (local.get $n) (i32.const 4))
+              (i32.add (i32.const 96)
+                (i32.add (i32.mul (local.get $n) (i32.const 48))
                   (i32.add (i32.shl (global.get $n_funcs) (i32.const 3))
-                    (i32.add (i32.shl (local.get $n) (i32.const 3))
-                      (i32.mul (global.get $n_exports) (global.get $EXPORT)))))))))
+                    (i32.mul (global.get $n_exports) (global.get $EXPORT))))))))
       (then (return (i32.const 0))))
     (local.set $at (global.get $image))
     (memory.fill $rt (local.get $at) (i32.const 0) (i32.const 64))
@@ -125,7 +196,9 @@
     (i64.store $rt offset=24 (local.get $at) (global.get $id))
     (i64.store $rt offset=32 (local.get $at) (global.get $overflow))
     (i32.store $rt offset=40 (local.get $at) (global.get $BUCKETS))
-    (i32.store $rt offset=44 (local.get $at) (i32.const 1)) ;; flags: contexts
+    ;; flags: contexts, and allocation counts with memory probes
+    (i32.store $rt offset=44 (local.get $at)
+      (select (i32.const 3) (i32.const 1) (global.get $allocs)))
     (local.set $at (i32.add (local.get $at) (i32.const 64)))
     (memory.copy $rt $rt (local.get $at) (global.get $nodes_base) (i32.shl (local.get $n) (i32.const 4)))
     (local.set $at (i32.add (local.get $at) (i32.shl (local.get $n) (i32.const 4))))
@@ -139,9 +212,14 @@
     (local.set $at (i32.add (local.get $at) (i32.shl (local.get $n) (i32.const 3))))
     (memory.copy $rt $rt (local.get $at) (global.get $exports)
       (i32.mul (global.get $n_exports) (global.get $EXPORT)))
-    (i32.sub
-      (i32.add (local.get $at) (i32.mul (global.get $n_exports) (global.get $EXPORT)))
-      (global.get $image)))
+    (local.set $at (i32.add (local.get $at) (i32.mul (global.get $n_exports) (global.get $EXPORT))))
+    (if (global.get $allocs)
+      (then
+        (memory.copy $rt $rt (local.get $at) (global.get $allocs) (i32.mul (local.get $n) (i32.const 24)))
+        (local.set $at (i32.add (local.get $at) (i32.mul (local.get $n) (i32.const 24))))
+        (memory.copy $rt $rt (local.get $at) (global.get $totals) (i32.const 32))
+        (local.set $at (i32.add (local.get $at) (i32.const 32)))))
+    (i32.sub (local.get $at) (global.get $image)))
 
   ;; fill(dst, off, len): bytes [off, off+len) of the image built last
   ;; into memory 0 at `dst`.

@@ -383,6 +383,43 @@ impl ExportLatency {
     }
 }
 
+/// Allocation counts a self-profiling artifact built with memory probes
+/// kept (`wprof collect`): counted as `wprof run --memory` counts them,
+/// without tracking blocks, so no live bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocations {
+    /// Allocations (a realloc that allocates or moves is one).
+    pub allocations: u64,
+    /// Bytes they asked for (growth of a block resized in place not
+    /// included).
+    pub allocated_bytes: u64,
+    /// Frees, counted in the context that freed.
+    pub frees: u64,
+    /// `memory.grow` calls on memory 0.
+    pub grows: u64,
+    /// Bytes memory 0 grew by.
+    pub grown_bytes: u64,
+    /// Of those, grown outside any hooked allocator.
+    pub untracked_growth_bytes: u64,
+    /// Collector runs, when a collector hook was found.
+    pub gc_cycles: u64,
+    /// The contexts that allocated most, most allocations first.
+    pub top: Vec<AllocationSite>,
+}
+
+/// One calling context's allocations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationSite {
+    /// The calling context, outermost first, `;`-separated.
+    pub stack: String,
+    /// Allocations made there.
+    pub allocations: u64,
+    /// Bytes they asked for.
+    pub bytes: u64,
+    /// Frees made there.
+    pub frees: u64,
+}
+
 /// Nearest-rank percentile `p` (0–1) of sorted values; 0 when empty.
 pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -473,6 +510,8 @@ pub struct Profile {
     /// Per-export latency, as a self-profiling artifact timed every call
     /// its host made.
     pub exports: Vec<ExportLatency>,
+    /// Allocation counts of a self-profiling artifact with memory probes.
+    pub allocations: Option<Allocations>,
     /// Sampled time spent inside the profiler's own probes (instrument
     /// mode), kept out of every function's time.
     pub probe_ns: u64,
@@ -515,6 +554,7 @@ impl Profile {
             truncated_calls: 0,
             invoke: None,
             exports: Vec::new(),
+            allocations: None,
             probe_ns: 0,
             probe_samples: 0,
             sampler: Sampler::default(),

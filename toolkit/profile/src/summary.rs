@@ -34,6 +34,10 @@ pub struct Summary {
     /// collect`): exact counts, percentiles from a histogram.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub exports: Vec<crate::ExportLatency>,
+    /// Allocation counts of a self-profiling artifact built with
+    /// `--memory` (`wprof collect`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allocations: Option<crate::Allocations>,
     /// Peak resident memory of the profiling host process.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host_peak_rss_bytes: Option<u64>,
@@ -166,6 +170,7 @@ impl Summary {
             },
             invoke: profile.invoke.clone(),
             exports: profile.exports.clone(),
+            allocations: profile.allocations.clone(),
             host_peak_rss_bytes: profile.host_peak_rss_bytes,
             memory: profile.memory.as_ref().map(MemorySummary::from_heap),
         }

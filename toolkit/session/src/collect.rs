@@ -30,6 +30,8 @@ struct Header {
     buckets: u32,
     /// Calling contexts (else per-function counts only).
     contexts: bool,
+    /// Allocation counts follow the exports.
+    allocations: bool,
 }
 
 /// Writes the output set for `profile` (a file the artifact `artifact`
@@ -56,7 +58,8 @@ pub fn collect(
     options.max_contexts = embed.node_cap;
     let tables = HEADER + header.node_count as usize * 24 + header.n_funcs as usize * 8;
     let per_export = 24 + header.buckets as usize * 8;
-    let exports = profile[tables..]
+    let exports_end = tables + per_export * header.n_exports as usize;
+    let exports = profile[tables..exports_end]
         .chunks_exact(per_export)
         .zip(&embed.exports)
         .map(|(r, name)| {
@@ -86,7 +89,17 @@ pub fn collect(
         options,
     };
     let mut rec = session.recording();
+    // The artifact counted allocations itself; no events reach a heap
+    // model here, so there is no (empty) memory section or heap files.
+    rec.forget_memory();
     rec.exports = exports;
+    if header.allocations {
+        rec.allocations = Some(allocations(
+            &profile[exports_end..],
+            &profile[HEADER..HEADER + header.node_count as usize * 16],
+            session.manifest.as_ref().expect("set above"),
+        ));
+    }
     rec.set_sampler("embedded", 0, 0);
     let view = RuntimeView {
         memory: image,
@@ -109,6 +122,70 @@ pub fn collect(
     };
     let done = session.finish(rec, end, Some(view), sink)?;
     Ok((session, done))
+}
+
+/// Contexts listed by allocations, at most this many.
+const TOP_SITES: usize = 50;
+
+/// The allocation counts after the exports: per context (`nodes`, the
+/// image's node table, names them), then the totals.
+fn allocations(section: &[u8], nodes: &[u8], manifest: &Manifest) -> wprof_profile::Allocations {
+    let word = |at: usize| u64::from_le_bytes(section[at..at + 8].try_into().unwrap());
+    let node = |n: usize| {
+        let r = &nodes[n * 16..n * 16 + 8];
+        let parent = u32::from_le_bytes(r[..4].try_into().unwrap());
+        let fid = u32::from_le_bytes(r[4..8].try_into().unwrap());
+        (parent, fid)
+    };
+    let count = nodes.len() / 16;
+    let stack = |mut n: usize| {
+        let mut frames = Vec::new();
+        while n != abi::ROOT_NODE as usize && n < count && frames.len() <= count {
+            let (parent, fid) = node(n);
+            frames.push(
+                manifest
+                    .functions
+                    .get(fid as usize)
+                    .map_or_else(|| "[truncated]".to_string(), |f| f.name.clone()),
+            );
+            n = parent as usize;
+        }
+        frames.reverse();
+        if frames.is_empty() {
+            "[root]".to_string()
+        } else {
+            frames.join(";")
+        }
+    };
+    let mut sites: Vec<(usize, u64, u64, u64)> = (0..count)
+        .map(|n| (n, word(n * 24), word(n * 24 + 8), word(n * 24 + 16)))
+        .filter(|&(_, a, _, f)| a > 0 || f > 0)
+        .collect();
+    let totals = count * 24;
+    let mut a = wprof_profile::Allocations {
+        allocations: sites.iter().map(|s| s.1).sum(),
+        allocated_bytes: sites.iter().map(|s| s.2).sum(),
+        frees: sites.iter().map(|s| s.3).sum(),
+        grows: word(totals),
+        grown_bytes: word(totals + 8) * 65536,
+        untracked_growth_bytes: word(totals + 16) * 65536,
+        gc_cycles: word(totals + 24),
+        top: Vec::new(),
+    };
+    sites.sort_by(|x, y| y.1.cmp(&x.1).then(y.2.cmp(&x.2)).then(x.0.cmp(&y.0)));
+    a.top = sites
+        .into_iter()
+        .take(TOP_SITES)
+        .map(
+            |(n, allocations, bytes, frees)| wprof_profile::AllocationSite {
+                stack: stack(n),
+                allocations,
+                bytes,
+                frees,
+            },
+        )
+        .collect();
+    a
 }
 
 /// The image of a counts-tier profile as if it had contexts: the header's
@@ -158,6 +235,7 @@ fn read_header(
         overflow: u64_at(32),
         buckets: u32_at(40),
         contexts: u32_at(44) & 1 == 1,
+        allocations: u32_at(44) & 2 == 2,
     };
     if format!("{:016x}", header.id) != embed.id
         || header.n_funcs as usize != manifest.functions.len()
@@ -171,7 +249,7 @@ fn read_header(
     let consistent = if header.contexts {
         header.buckets as usize == buckets::COUNT && header.node_count <= embed.node_cap
     } else {
-        header.buckets == 0 && header.node_count == 0
+        header.buckets == 0 && header.node_count == 0 && !header.allocations
     };
     if !consistent {
         return Err(bad("its header is inconsistent".into()));
@@ -179,7 +257,12 @@ fn read_header(
     let len = HEADER as u64
         + header.node_count as u64 * 24
         + header.n_funcs as u64 * 8
-        + header.n_exports as u64 * (24 + header.buckets as u64 * 8);
+        + header.n_exports as u64 * (24 + header.buckets as u64 * 8)
+        + if header.allocations {
+            header.node_count as u64 * 24 + 32
+        } else {
+            0
+        };
     if profile.len() as u64 != len {
         return Err(bad(format!(
             "{} bytes where its header promises {len} (truncated?)",

@@ -552,6 +552,7 @@ impl Session {
         }
         profile.host_peak_rss_bytes = end.host_peak_rss_bytes;
         profile.exports = std::mem::take(&mut rec.exports);
+        profile.allocations = rec.allocations.take();
         let mut stdout = Vec::new();
         let mut warnings = Vec::new();
         if let Plan::Invoke { export, repeat, .. } = &self.plan {

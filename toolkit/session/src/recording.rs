@@ -175,6 +175,8 @@ pub struct Recording {
     pub(crate) cpu: Cpu,
     /// Per-export latency a self-profiling artifact recorded.
     pub(crate) exports: Vec<wprof_profile::ExportLatency>,
+    /// Allocation counts a self-profiling artifact kept.
+    pub(crate) allocations: Option<wprof_profile::Allocations>,
     pub(crate) memory: Option<MemoryHost>,
     /// Completed calls: (duration, GC ns, GC pauses).
     pub(crate) calls: Vec<(u64, u64, u64)>,
@@ -215,6 +217,7 @@ impl Recording {
             call_gc: (0, 0),
             results: Vec::new(),
             exports: Vec::new(),
+            allocations: None,
             result_text: None,
             dumps: Vec::new(),
             probe_time: (0, 0),

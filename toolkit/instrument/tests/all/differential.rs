@@ -282,6 +282,8 @@ fn random_modules_behave_the_same_embedded() {
         }
         // Periodic dumps run between calls too (they fail without WASI).
         how.dump_every = (seed % 3 == 0).then_some(2);
+        // Allocation counts (contexts tier): memory probes on every `memory.grow`.
+        options.memory = seed % 4 == 0;
         options.embed = Some(how);
         let embedded = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: embedding failed: {e}"))
