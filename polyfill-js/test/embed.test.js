@@ -124,6 +124,14 @@ test('a reactor called from JS: periodic dumps, wprof_dump and the no-filesystem
   assert.equal(fib.count, 1000);
   assert.ok(fib.mean_ns > 0 && fib.max_ns >= fib.mean_ns, JSON.stringify(fib));
   assert.equal(fib.p50_ns, null, 'the counts tier keeps no histogram');
+  // Every export is counted on its own: the allocator was called once,
+  // the others never.
+  const count = (/** @type {string} */ name) => summary.exports.find((/** @type {any} */ e) => e.export === name)?.count;
+  assert.equal(count('cabi_realloc'), 1);
+  assert.ok(summary.exports.length > 3, JSON.stringify(summary.exports.map((/** @type {any} */ e) => e.export)));
+  for (const e of summary.exports) {
+    if (e.export !== 'fib' && e.export !== 'cabi_realloc') assert.equal(e.count, 0, e.export);
+  }
 });
 
 test('wprof-node collect writes the files wprof collect writes', async () => {

@@ -14,21 +14,23 @@ Examples:
   wprof instrument app.wasm -o app.wprof.wasm
   wprof run app.wprof.wasm          (the runner detects the artifact and runs it as is)
   wprof instrument --embed app.wasm -o app.self.wasm
-  wasmtime run -W multi-memory --dir out::. app.self.wasm
+  wasmtime run --dir out::. app.self.wasm
   wprof collect out/wprof.profile --module app.self.wasm
 
 The artifact imports the probe runtime (`wprof.enter`, …) and carries a
 `wprof.abi` section naming the ABI version and every function.
 
 With --embed the runtime is inside the artifact (in a second memory, so
-hosts need multi-memory, as wasmtime has): it imports only WASI and what the
-module imported, runs on any host, and writes its profile itself when
-`_start` returns, at `proc_exit` and when the host calls the exported
-`wprof_dump`. The file is `wprof.profile`, or `WPROF_OUT` from the guest's
-environment, in the first preopened directory; hosts with no filesystem
-read it through `wprof_profile_len`/`wprof_profile_copy(dst)`. Every
-exported function's calls are timed (a latency histogram each). With
---memory, allocations are counted per calling context.
+hosts need multi-memory, as wasmtime has; --counts-only keeps per-function
+counts in globals instead, for any host, Node 20 included): it imports only
+WASI and what the module imported, and writes its profile itself when
+`_start` returns, at `proc_exit`, every --dump-every N export calls and
+when the host calls the exported `wprof_dump`. The file is `wprof.profile`,
+or `WPROF_OUT` from the guest's environment, in the first preopened
+directory; hosts with no filesystem read it through
+`wprof_profile_len`/`wprof_profile_copy(dst)`. Every exported function's
+calls are timed (a latency histogram each). With --memory, allocations are
+counted per calling context.
 
 Exit status:
   0 on success, 1 when the input cannot be read, parsed or instrumented,

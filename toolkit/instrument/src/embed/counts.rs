@@ -363,39 +363,50 @@ fn fill(module: &mut Module, memory: MemoryId, words: &[Word]) -> Result<Functio
     Ok(b.finish(vec![dst, off, len], &mut module.funcs))
 }
 
-/// `record(export, ns)`: export `export`'s calls, total and maximum.
+/// `record(export, ns)`: export `export`'s calls, total and maximum. It
+/// runs on every export call, so it dispatches with one `br_table`, not a
+/// comparison per export.
 fn record(module: &mut Module, per_export: &[[GlobalId; 3]]) -> FunctionId {
     let (k, ns): (LocalId, LocalId) = (
         module.locals.add(ValType::I32),
         module.locals.add(ValType::I64),
     );
     let mut b = FunctionBuilder::new(&mut module.types, &[ValType::I32, ValType::I64], &[]);
-    let mut body = b.func_body();
-    for (j, &[calls, total, max]) in per_export.iter().enumerate() {
-        body.local_get(k)
-            .i32_const(j as i32)
-            .binop(BinaryOp::I32Eq)
-            .if_else(
-                None,
-                |then| {
-                    then.global_get(calls)
-                        .i64_const(1)
-                        .binop(BinaryOp::I64Add)
-                        .global_set(calls)
-                        .global_get(total)
-                        .local_get(ns)
-                        .binop(BinaryOp::I64Add)
-                        .global_set(total)
-                        .local_get(ns)
-                        .global_get(max)
-                        .local_get(ns)
-                        .global_get(max)
-                        .binop(BinaryOp::I64GtU)
-                        .select(None)
-                        .global_set(max);
-                },
-                |_| {},
-            );
+    let done = b.dangling_instr_seq(None).id();
+    // Block j ends where export j's update starts: `br_table` to block j
+    // runs that update, then leaves through `done`. Built inside out.
+    let blocks: Vec<InstrSeqId> = per_export
+        .iter()
+        .map(|_| b.dangling_instr_seq(None).id())
+        .collect();
+    if let Some(&first) = blocks.first() {
+        b.instr_seq(first)
+            .local_get(k)
+            .br_table(blocks.clone().into_boxed_slice(), done);
     }
+    for (j, &[calls, total, max]) in per_export.iter().enumerate() {
+        let outer = blocks.get(j + 1).copied().unwrap_or(done);
+        let mut seq = b.instr_seq(outer);
+        seq.instr(ir::Block { seq: blocks[j] })
+            .global_get(calls)
+            .i64_const(1)
+            .binop(BinaryOp::I64Add)
+            .global_set(calls)
+            .global_get(total)
+            .local_get(ns)
+            .binop(BinaryOp::I64Add)
+            .global_set(total)
+            .local_get(ns)
+            .global_get(max)
+            .local_get(ns)
+            .global_get(max)
+            .binop(BinaryOp::I64GtU)
+            .select(None)
+            .global_set(max);
+        if outer != done {
+            seq.br(done);
+        }
+    }
+    b.func_body().instr(ir::Block { seq: done });
     b.finish(vec![k, ns], &mut module.funcs)
 }
