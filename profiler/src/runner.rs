@@ -267,9 +267,17 @@ pub fn run(
 ) -> Result<Finished> {
     let options = session.options();
     let sampling = options.mode == Mode::Sample;
-    // Sample mode's signal sampler needs no epoch checks (its cost on
-    // call-heavy code), as long as a stop need not wait for the guest.
-    let abandons = sampling && signal::available() && host.abandon.is_some();
+    // Neither the signal sampler nor the context sampler needs epoch checks
+    // (a check at every function entry and loop header: 0.5 ns per call on
+    // call-heavy code), as long as a stop need not wait for the guest: its
+    // profile is then read from the sampler thread. Memory events are
+    // recorded on the guest's thread, so `--memory` keeps them.
+    let abandons = host.abandon.is_some()
+        && if sampling {
+            signal::available()
+        } else {
+            !session.recording().has_memory()
+        };
     let engine = engine(session, !abandons)?;
     let wasm = session.wasm();
     let module = host
@@ -340,58 +348,46 @@ pub fn run(
         |code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(I32Exit(code))) },
     )?;
     linker.allow_shadowing(false);
-    let runtime = match session.runtime() {
-        Some(params) => {
-            // Unshared: this host's sampler reads the memory by address
-            // (shared.rs); JS hosts get `params.wasm`, the shared one.
-            let rt =
-                wt(Module::new(&engine, abi::runtime_wasm_unshared())).context("probe runtime")?;
-            let rt = wt(Instance::new(&mut store, &rt, &[])).context("probe runtime")?;
-            let status = rt
-                .get_typed_func::<(i32, i32), i32>(&mut store, abi::runtime_exports::INIT)?
-                .call(
-                    &mut store,
-                    (params.functions as i32, params.node_cap as i32),
-                )?;
-            if status != 0 {
-                bail!(
-                    "probe runtime could not allocate {} calling contexts; lower --max-contexts",
-                    params.node_cap
-                );
-            }
-            linker.instance(&mut store, abi::IMPORT_MODULE, rt)?;
-            let memory = rt
-                .get_memory(&mut store, abi::runtime_exports::MEMORY)
-                .context("probe runtime: no memory")?;
-            let memory = shared::Runtime::new(&memory, &store);
-            let mut addr = |name: &str| {
-                rt.get_global(&mut store, name)
-                    .and_then(|g| g.get(&mut store).i32())
-                    .map(|a| a as usize)
-                    .with_context(|| format!("probe runtime: no `{name}`"))
-            };
-            use abi::runtime_exports as ex;
-            let layout = abi::Layout {
-                nodes_base: addr(ex::NODES_BASE)? as u32,
-                node_cap: addr(ex::NODE_CAP)? as u32,
-                flat_base: addr(ex::FLAT_BASE)? as u32,
-                overflow_addr: addr(ex::OVERFLOW_ADDR)? as u32,
-            };
-            let (cur, host) = (addr(ex::CUR_ADDR)?, addr(ex::HOST_ADDR)?);
-            store.data_mut().cur = Some(Word {
-                memory,
-                addr: cur,
-                host,
-                layout,
-            });
-            Some(rt)
-        }
-        None => None,
-    };
+    // A runtime of its own is linked before the guest; a runtime inside the
+    // artifact is set up once the guest is instantiated, below.
+    let params = session.runtime();
+    let mut runtime = None;
+    if let Some(params) = params.filter(|p| !p.linked) {
+        // Unshared: this host's sampler reads the memory by address
+        // (shared.rs); JS hosts get `params.wasm`, the shared one.
+        let rt = wt(Module::new(&engine, abi::runtime_wasm_unshared())).context("probe runtime")?;
+        let rt = wt(Instance::new(&mut store, &rt, &[])).context("probe runtime")?;
+        linker.instance(&mut store, abi::IMPORT_MODULE, rt)?;
+        let rt = Probes {
+            instance: rt,
+            linked: false,
+        };
+        rt.init(&mut store, params)?;
+        runtime = Some(rt);
+    }
     if store.data().rec.has_memory() {
         memory::link(&mut linker)?;
     }
     let pre = wt(linker.instantiate_pre(&module)).context("failed to link module")?;
+    // No guest code runs in instantiating an artifact that links the
+    // runtime (its start function waits for `init`), so the sampler can
+    // know the runtime before the run starts. A failure here (a data
+    // segment out of bounds) is the guest's.
+    let mut early = None;
+    if let Some(params) = params.filter(|p| p.linked) {
+        match pre.instantiate(&mut store) {
+            Ok(instance) => {
+                let rt = Probes {
+                    instance,
+                    linked: true,
+                };
+                rt.init(&mut store, params)?;
+                runtime = Some(rt);
+                early = Some(Ok(instance));
+            }
+            Err(e) => early = Some(Err(e)),
+        }
+    }
 
     let interval = Duration::from_nanos(options.interval_ns);
     // Started here, on the thread that runs the guest: the timer counts its
@@ -399,7 +395,7 @@ pub fn run(
     let signals = sampling
         .then(|| SignalSampler::start(&module, interval, session.has_sources()))
         .flatten();
-    if abandons && signals.is_none() {
+    if sampling && abandons && signals.is_none() {
         bail!("sample mode: the signal sampler could not start (timer or handler setup failed)");
     }
     let drain = signals.as_ref().map(|(_, drain, calls)| {
@@ -469,6 +465,7 @@ pub fn run(
             session,
             &mut store,
             &pre,
+            early,
             runtime.as_ref(),
             &sink,
             &mut guest,
@@ -512,9 +509,7 @@ pub fn run(
             memory_bytes,
             host_peak_rss_bytes: peak_rss_bytes(),
         };
-        let state = runtime
-            .map(|rt| runtime_state(&mut store, &rt))
-            .transpose()?;
+        let state = runtime.map(|rt| rt.state(&mut store)).transpose()?;
         let view = state.map(|(memory, state)| RuntimeView {
             memory: memory.data(&store),
             state,
@@ -533,12 +528,21 @@ fn run_plan(
     session: &Session,
     store: &mut Store<Host>,
     pre: &wasmtime::InstancePre<Host>,
-    runtime: Option<&Instance>,
+    early: Option<wasmtime::Result<Instance>>,
+    runtime: Option<&Probes>,
     sink: &SharedSink,
     guest: &mut Option<Instance>,
 ) -> wasmtime::Result<()> {
-    let instance = pre.instantiate(&mut *store)?;
+    let instance = match early {
+        Some(instance) => instance?,
+        None => pre.instantiate(&mut *store)?,
+    };
     *guest = Some(instance);
+    if runtime.is_some_and(|rt| rt.linked)
+        && let Some(start) = instance.get_func(&mut *store, abi::LINKED_START)
+    {
+        start.call(&mut *store, &[], &mut [])?;
+    }
     match session.plan() {
         Plan::Start => {
             let start = instance
@@ -566,7 +570,7 @@ fn run_plan(
             let fixed: Option<Vec<Val>> = args.as_ref().map(|a| a.iter().map(to_val).collect());
             let mut out: Vec<Val> = results.iter().map(|_| Val::I32(0)).collect();
             let leave = runtime
-                .map(|rt| rt.get_typed_func::<i32, ()>(&mut *store, abi::LEAVE))
+                .map(|rt| rt.func::<i32, ()>(&mut *store, abi::LEAVE))
                 .transpose()?;
             for n in 1..=*repeat {
                 if let Some(leave) = &leave {
@@ -653,40 +657,107 @@ impl std::fmt::Display for Failed {
 
 impl std::error::Error for Failed {}
 
-/// The probe runtime's memory and exported globals.
-fn runtime_state(
-    store: &mut Store<Host>,
-    rt: &Instance,
-) -> Result<(wasmtime::Memory, RuntimeState)> {
-    use abi::runtime_exports as ex;
-    let mut get = |g: &str| -> Result<Val> {
-        Ok(rt
-            .get_global(&mut *store, g)
-            .with_context(|| format!("probe runtime has no `{g}`"))?
+/// Where the probe runtime's exports are: an instance of its own, or the
+/// artifact that links it, where their names have [`abi::LINKED_PREFIX`].
+#[derive(Clone, Copy)]
+struct Probes {
+    instance: Instance,
+    linked: bool,
+}
+
+impl Probes {
+    fn name(&self, name: &str) -> String {
+        if self.linked {
+            format!("{}{name}", abi::LINKED_PREFIX)
+        } else {
+            name.to_string()
+        }
+    }
+
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &self,
+        store: &mut Store<Host>,
+        name: &str,
+    ) -> wasmtime::Result<wasmtime::TypedFunc<P, R>> {
+        self.instance.get_typed_func(store, &self.name(name))
+    }
+
+    fn global(&self, store: &mut Store<Host>, name: &str) -> Result<Val> {
+        Ok(self
+            .instance
+            .get_global(&mut *store, &self.name(name))
+            .with_context(|| format!("probe runtime has no `{name}`"))?
             .get(&mut *store))
-    };
-    let state = RuntimeState {
-        node_count: get(ex::NODE_COUNT)?.unwrap_i32() as u32,
-        nodes_base: get(ex::NODES_BASE)?.unwrap_i32() as u32,
-        flat_base: get(ex::FLAT_BASE)?.unwrap_i32() as u32,
-        overflow: get(ex::OVERFLOW)?.unwrap_i64() as u64,
-    };
-    let memory = rt
-        .get_memory(&mut *store, ex::MEMORY)
-        .context("probe runtime has no memory")?;
-    Ok((memory, state))
+    }
+
+    fn memory(&self, store: &mut Store<Host>) -> Result<wasmtime::Memory> {
+        self.instance
+            .get_memory(&mut *store, &self.name(abi::runtime_exports::MEMORY))
+            .context("probe runtime has no memory")
+    }
+
+    /// Sizes the runtime's tables and points the sampler at its words.
+    fn init(&self, store: &mut Store<Host>, params: wprof_session::Runtime) -> Result<()> {
+        use abi::runtime_exports as ex;
+        let init = wt(self.func::<(i32, i32), i32>(store, ex::INIT)).context("probe runtime")?;
+        let status = wt(init.call(
+            &mut *store,
+            (params.functions as i32, params.node_cap as i32),
+        ))
+        .context("probe runtime")?;
+        if status != 0 {
+            bail!(
+                "probe runtime could not allocate {} calling contexts; lower --max-contexts",
+                params.node_cap
+            );
+        }
+        let memory = self.memory(store)?;
+        let memory = shared::Runtime::new(&memory, &*store);
+        let mut addr = |name: &str| -> Result<u32> {
+            self.global(store, name)?
+                .i32()
+                .map(|a| a as u32)
+                .with_context(|| format!("probe runtime: `{name}` is not an i32"))
+        };
+        let layout = abi::Layout {
+            nodes_base: addr(ex::NODES_BASE)?,
+            node_cap: addr(ex::NODE_CAP)?,
+            flat_base: addr(ex::FLAT_BASE)?,
+            overflow_addr: addr(ex::OVERFLOW_ADDR)?,
+        };
+        let (cur, host) = (addr(ex::CUR_ADDR)?, addr(ex::HOST_ADDR)?);
+        store.data_mut().cur = Some(Word {
+            memory,
+            addr: cur as usize,
+            host: host as usize,
+            layout,
+        });
+        Ok(())
+    }
+
+    /// The runtime's memory and exported globals.
+    fn state(&self, store: &mut Store<Host>) -> Result<(wasmtime::Memory, RuntimeState)> {
+        use abi::runtime_exports as ex;
+        let state = RuntimeState {
+            node_count: self.global(store, ex::NODE_COUNT)?.unwrap_i32() as u32,
+            nodes_base: self.global(store, ex::NODES_BASE)?.unwrap_i32() as u32,
+            flat_base: self.global(store, ex::FLAT_BASE)?.unwrap_i32() as u32,
+            overflow: self.global(store, ex::OVERFLOW)?.unwrap_i64() as u64,
+        };
+        Ok((self.memory(store)?, state))
+    }
 }
 
 /// A heap dump between two `--invoke` calls.
 fn dump(
     session: &Session,
     store: &mut Store<Host>,
-    runtime: Option<&Instance>,
+    runtime: Option<&Probes>,
     guest: &Instance,
     sink: &mut dyn Sink,
 ) -> Result<()> {
     let Some(rt) = runtime else { return Ok(()) };
-    let (memory, state) = runtime_state(store, rt)?;
+    let (memory, state) = rt.state(store)?;
     let memory_bytes = guest
         .get_memory(&mut *store, "memory")
         .map(|m| m.data_size(&*store) as u64);

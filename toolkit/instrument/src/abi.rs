@@ -106,7 +106,20 @@ pub mod runtime_exports {
     pub const OVERFLOW: &str = "overflow";
     /// Byte offset of a copy of `overflow` in memory (i32 global).
     pub const OVERFLOW_ADDR: &str = "overflow_addr";
+    /// Byte offset of eight scratch bytes (i32 global): an artifact that
+    /// links the runtime stores a function's result there before restoring
+    /// the context (see the rewrite pass).
+    pub const SCRATCH_ADDR: &str = "scratch_addr";
 }
+
+/// Prefix of the runtime's exports (`wprof:memory`, `wprof:init`, …) in an
+/// artifact that links the runtime ([`Manifest::linked`]); the host finds
+/// them there instead of in a runtime instance of its own.
+pub const LINKED_PREFIX: &str = "wprof:";
+/// In an artifact that links the runtime, the module's own start function,
+/// if it had one: instantiation would run it before the host could call the
+/// runtime's `init`, so the host calls it after `init`.
+pub const LINKED_START: &str = "wprof:start";
 
 /// Tree node reserved for the root (no function).
 pub const ROOT_NODE: u32 = 0;
@@ -166,6 +179,10 @@ pub struct Manifest {
     /// Present when the module carries its own runtime (`--embed`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub embed: Option<EmbedManifest>,
+    /// The probe runtime is linked into the module, its exports prefixed
+    /// with [`LINKED_PREFIX`]; it imports nothing from `wprof`.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub linked: bool,
 }
 
 /// What an embedded artifact records beyond the tree.

@@ -137,15 +137,7 @@ pub(crate) fn link(
     let mut init = None;
     let (tier_exports, rt_memory) = match tier {
         Tier::Contexts(node_cap) => {
-            // The probe runtime, with a memory of its own.
-            let rt_memory = module.memories.add_local(false, false, 1, None, None);
-            module.memories.get_mut(rt_memory).name = Some("wprof".into());
-            let runtime = parse(abi::runtime_wasm())?;
-            let mut rt = Linker::new();
-            for m in runtime.memories.iter() {
-                rt.memories.insert(m.id(), rt_memory);
-            }
-            let rt_exports = rt.link(&runtime, module)?;
+            let (rt_memory, rt_exports) = link_runtime(module)?;
             for &(name, import) in probes {
                 redirect.insert(import, func(&rt_exports, name)?);
             }
@@ -382,6 +374,22 @@ pub(crate) fn link(
     })
 }
 
+/// Copies the probe runtime (runtime.wat) into `module`, with an unshared
+/// memory of its own after the module's; returns that memory and the
+/// runtime's exports as `module` items.
+pub(crate) fn link_runtime(
+    module: &mut Module,
+) -> Result<(MemoryId, HashMap<String, ExportItem>), Error> {
+    let rt_memory = module.memories.add_local(false, false, 1, None, None);
+    module.memories.get_mut(rt_memory).name = Some("wprof".into());
+    let runtime = parse(abi::runtime_wasm())?;
+    let mut rt = Linker::new();
+    for m in runtime.memories.iter() {
+        rt.memories.insert(m.id(), rt_memory);
+    }
+    Ok((rt_memory, rt.link(&runtime, module)?))
+}
+
 /// The guest's memory-probe import `name`, if it has one.
 fn memory_probe(module: &Module, name: &str) -> Option<FunctionId> {
     let i = module.imports.find(abi::mem::MODULE, name)?;
@@ -400,7 +408,7 @@ fn imported(module: &Module, name: &str) -> Option<FunctionId> {
     }
 }
 
-fn func(exports: &HashMap<String, ExportItem>, name: &str) -> Result<FunctionId, Error> {
+pub(crate) fn func(exports: &HashMap<String, ExportItem>, name: &str) -> Result<FunctionId, Error> {
     match exports.get(name) {
         Some(ExportItem::Function(f)) => Ok(*f),
         _ => Err(Error::Embed(format!("runtime lacks `{name}`"))),

@@ -23,6 +23,8 @@ pub mod symbolize;
 
 use std::sync::{Arc, Mutex};
 
+use std::collections::HashMap;
+
 use walrus::{FunctionId, ModuleConfig, RawCustomSection, ValType};
 
 pub use abi::{FunctionEntry, Manifest};
@@ -77,6 +79,13 @@ pub struct Options {
     /// this tier: a self-profiling module that needs no `wprof` imports.
     /// Default: `None`.
     pub embed: Option<embed::Embed>,
+    /// Link the probe runtime into the artifact, in a memory of its own
+    /// (hosts with multi-memory: the native runner): probes become calls
+    /// within the module and inlined stores instead of calls of `wprof`
+    /// imports, and the host reads the runtime through the artifact's
+    /// exports ([`abi::LINKED_PREFIX`]). Default: `false`, the artifact
+    /// every host runs.
+    pub link_runtime: bool,
 }
 
 impl Default for Options {
@@ -86,6 +95,7 @@ impl Default for Options {
             memory: false,
             debug: None,
             embed: None,
+            link_runtime: false,
         }
     }
 }
@@ -134,38 +144,16 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .map(|(index, &id)| (id, index as u32))
         .collect();
 
-    let enter_ty = module.types.add(&[ValType::I32], &[ValType::I32]);
-    let (enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::ENTER, enter_ty);
-    let leave_ty = module.types.add(&[ValType::I32], &[]);
-    let (leave, _) = module.add_import_func(abi::IMPORT_MODULE, abi::LEAVE, leave_ty);
-    let current_ty = module.types.add(&[], &[ValType::I32]);
-    let (current, _) = module.add_import_func(abi::IMPORT_MODULE, abi::CURRENT, current_ty);
-    let leave_value = abi::LEAVE_VALUE
-        .iter()
-        .map(|&(name, ty)| {
-            let ty = match ty {
-                "i32" => ValType::I32,
-                "i64" => ValType::I64,
-                "f32" => ValType::F32,
-                _ => ValType::F64,
-            };
-            let fty = module.types.add(&[ty, ValType::I32], &[ty]);
-            (ty, module.add_import_func(abi::IMPORT_MODULE, name, fty).0)
-        })
-        .collect();
-    let host_ty = module.types.add(&[ValType::I32], &[]);
-    let (host_enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::HOST_ENTER, host_ty);
-    let host_leave_ty = module.types.add(&[], &[]);
-    let (host_leave, _) =
-        module.add_import_func(abi::IMPORT_MODULE, abi::HOST_LEAVE, host_leave_ty);
-    let probes = rewrite::Probes {
-        enter,
-        leave,
-        current,
-        leave_value,
-        host_enter,
-        host_leave,
-        host_calls,
+    let (probes, runtime) = if options.link_runtime {
+        if options.embed.is_some() {
+            return Err(Error::Embed(
+                "an embedded artifact links its own runtime; `link_runtime` is for hosts".into(),
+            ));
+        }
+        let (probes, runtime) = linked_probes(&mut module, host_calls)?;
+        (probes, Some(runtime))
+    } else {
+        (imported_probes(&mut module, host_calls), None)
     };
 
     // The same names sample mode shows: one symbolizer for both modes.
@@ -195,6 +183,9 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
     let memory = options
         .memory
         .then(|| memory::instrument(&mut module, &names));
+    if let Some(runtime) = runtime {
+        export_runtime(&mut module, runtime)?;
+    }
     let embed = match options.embed {
         Some(how) => {
             let mut imports = vec![
@@ -223,6 +214,7 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         functions,
         memory,
         embed,
+        linked: options.link_runtime,
     };
     module.customs.add(RawCustomSection {
         name: abi::SECTION.to_string(),
@@ -234,6 +226,121 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         wasm: out,
         manifest,
     })
+}
+
+/// Probes that call the runtime's functions, imported from `wprof`.
+fn imported_probes(
+    module: &mut walrus::Module,
+    host_calls: HashMap<FunctionId, u32>,
+) -> rewrite::Probes {
+    let enter_ty = module.types.add(&[ValType::I32], &[ValType::I32]);
+    let (enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::ENTER, enter_ty);
+    let leave_ty = module.types.add(&[ValType::I32], &[]);
+    let (leave, _) = module.add_import_func(abi::IMPORT_MODULE, abi::LEAVE, leave_ty);
+    let current_ty = module.types.add(&[], &[ValType::I32]);
+    let (current, _) = module.add_import_func(abi::IMPORT_MODULE, abi::CURRENT, current_ty);
+    let leave_value = abi::LEAVE_VALUE
+        .iter()
+        .map(|&(name, ty)| {
+            let ty = match ty {
+                "i32" => ValType::I32,
+                "i64" => ValType::I64,
+                "f32" => ValType::F32,
+                _ => ValType::F64,
+            };
+            let fty = module.types.add(&[ty, ValType::I32], &[ty]);
+            (ty, module.add_import_func(abi::IMPORT_MODULE, name, fty).0)
+        })
+        .collect();
+    let host_ty = module.types.add(&[ValType::I32], &[]);
+    let (host_enter, _) = module.add_import_func(abi::IMPORT_MODULE, abi::HOST_ENTER, host_ty);
+    let host_leave_ty = module.types.add(&[], &[]);
+    let (host_leave, _) =
+        module.add_import_func(abi::IMPORT_MODULE, abi::HOST_LEAVE, host_leave_ty);
+    rewrite::Probes {
+        enter,
+        leave,
+        current,
+        leave_value,
+        host_enter,
+        host_leave,
+        host_calls,
+        linked: None,
+    }
+}
+
+/// Probes of a runtime linked into the module ([`Options::link_runtime`]).
+fn linked_probes(
+    module: &mut walrus::Module,
+    host_calls: HashMap<FunctionId, u32>,
+) -> Result<(rewrite::Probes, HashMap<String, walrus::ExportItem>), Error> {
+    // The runtime's memory must not become memory 0.
+    if module.memories.iter().next().is_none() {
+        module.memories.add_local(false, false, 0, Some(0), None);
+    }
+    let (memory, exports) = embed::link_runtime(module)?;
+    let func = |name| embed::func(&exports, name);
+    let address = |name: &str| -> Result<u32, Error> {
+        let value = match exports.get(name) {
+            Some(walrus::ExportItem::Global(g)) => match &module.globals.get(*g).kind {
+                walrus::GlobalKind::Local(walrus::ConstExpr::Value(walrus::ir::Value::I32(v))) => {
+                    Some(*v as u32)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        value.ok_or_else(|| Error::Embed(format!("runtime lacks the constant `{name}`")))
+    };
+    let leave_value = abi::LEAVE_VALUE
+        .iter()
+        .zip([ValType::I32, ValType::I64, ValType::F32, ValType::F64])
+        .map(|(&(name, _), ty)| Ok((ty, func(name)?)))
+        .collect::<Result<_, Error>>()?;
+    let probes = rewrite::Probes {
+        enter: func(abi::ENTER)?,
+        leave: func(abi::LEAVE)?,
+        current: func(abi::CURRENT)?,
+        leave_value,
+        host_enter: func(abi::HOST_ENTER)?,
+        host_leave: func(abi::HOST_LEAVE)?,
+        host_calls,
+        linked: Some(rewrite::Linked {
+            memory,
+            cur: address(abi::runtime_exports::CUR_ADDR)?,
+            host: address(abi::runtime_exports::HOST_ADDR)?,
+            scratch: address(abi::runtime_exports::SCRATCH_ADDR)?,
+        }),
+    };
+    Ok((probes, exports))
+}
+
+/// Exports a linked runtime for the host (under [`abi::LINKED_PREFIX`]),
+/// and defers the module's start function to the host, which calls it
+/// after the runtime's `init` ([`abi::LINKED_START`]).
+fn export_runtime(
+    module: &mut walrus::Module,
+    exports: HashMap<String, walrus::ExportItem>,
+) -> Result<(), Error> {
+    let mut named: Vec<(String, walrus::ExportItem)> = exports
+        .into_iter()
+        .map(|(name, item)| (format!("{}{name}", abi::LINKED_PREFIX), item))
+        .collect();
+    if let Some(start) = module.start.take() {
+        named.push((
+            abi::LINKED_START.to_string(),
+            walrus::ExportItem::Function(start),
+        ));
+    }
+    // Sorted, so the same input gives the same bytes.
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, item) in named {
+        if module.exports.iter().any(|e| e.name == name) {
+            return Err(Error::Embed(format!("the module already exports `{name}`")));
+        }
+        module.exports.add(&name, item);
+    }
+    Ok(())
 }
 
 /// A name for an embedded artifact that its profiles repeat: FNV-1a of

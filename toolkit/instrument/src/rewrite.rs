@@ -18,14 +18,19 @@
 //! past the exit; the host knows the run ended and reads the tree as it was.
 //! Exceptions that unwind into a `catch` also skip exits, so in functions with
 //! handlers the current context is re-established at every landing site.
+//!
+//! With the runtime linked into the artifact ([`Linked`]), `enter` is a call
+//! of the module's own copy, and the one-store probes (`leave`, the
+//! host-call marks, `current`) are written out in place: a store to the
+//! runtime's memory instead of a call.
 
 use std::collections::HashSet;
 
 use walrus::ir::{
-    self, Instr, InstrLocId, InstrSeq, InstrSeqId, InstrSeqType, LegacyCatch, TryTableCatch,
-    VisitorMut,
+    self, Instr, InstrLocId, InstrSeq, InstrSeqId, InstrSeqType, LegacyCatch, LoadKind, MemArg,
+    StoreKind, TryTableCatch, VisitorMut,
 };
-use walrus::{FunctionId, LocalFunction, LocalId, ModuleLocals, ModuleTypes, ValType};
+use walrus::{FunctionId, LocalFunction, LocalId, MemoryId, ModuleLocals, ModuleTypes, ValType};
 
 /// The probe imports of one module.
 pub(crate) struct Probes {
@@ -40,6 +45,150 @@ pub(crate) struct Probes {
     pub host_leave: FunctionId,
     /// The module's own imported functions and their function indices.
     pub host_calls: std::collections::HashMap<FunctionId, u32>,
+    /// The runtime is linked in: its one-store probes are inlined.
+    pub linked: Option<Linked>,
+}
+
+/// Where a linked runtime keeps the words its one-store probes write.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Linked {
+    /// The runtime's memory.
+    pub memory: MemoryId,
+    /// Address of the current-context word.
+    pub cur: u32,
+    /// Address of the host-call word.
+    pub host: u32,
+    /// Eight bytes a function's single number result is stored to before
+    /// the context is restored: the store makes the compiler compute it
+    /// first, as passing it through `leave_<t>` does for a called runtime.
+    pub scratch: u32,
+}
+
+impl Linked {
+    fn word(&self, addr: u32) -> [Instr; 1] {
+        [Instr::Const(ir::Const {
+            value: ir::Value::I32(addr as i32),
+        })]
+    }
+
+    fn store(&self, kind: StoreKind, align: u32) -> Instr {
+        Instr::Store(ir::Store {
+            memory: self.memory,
+            kind,
+            arg: MemArg { align, offset: 0 },
+        })
+    }
+}
+
+impl Probes {
+    /// Restores the context saved in `saved`.
+    fn restore(&self, saved: LocalId) -> Vec<Instr> {
+        match &self.linked {
+            None => restore(saved, self.leave),
+            Some(l) => {
+                let mut out = l.word(l.cur).to_vec();
+                out.push(Instr::LocalGet(ir::LocalGet { local: saved }));
+                out.push(l.store(StoreKind::I32 { atomic: false }, 4));
+                out
+            }
+        }
+    }
+
+    /// Restores the context at the end of a function whose results are
+    /// on the stack: a single number result is computed before the
+    /// context changes back. Otherwise pure arithmetic that only feeds the
+    /// result may be scheduled after the exit (Cranelift does), and a
+    /// sampler would charge it to the caller.
+    fn restore_after(
+        &self,
+        saved: LocalId,
+        results: &[ValType],
+        locals: &mut ModuleLocals,
+    ) -> Vec<Instr> {
+        let [t] = results else {
+            return self.restore(saved);
+        };
+        match &self.linked {
+            None => {
+                let through = self
+                    .leave_value
+                    .iter()
+                    .find(|(ty, _)| ty == t)
+                    .map(|&(_, f)| f);
+                restore(saved, through.unwrap_or(self.leave))
+            }
+            Some(l) => {
+                let (kind, align) = match t {
+                    ValType::I32 => (StoreKind::I32 { atomic: false }, 4),
+                    ValType::I64 => (StoreKind::I64 { atomic: false }, 8),
+                    ValType::F32 => (StoreKind::F32, 4),
+                    ValType::F64 => (StoreKind::F64, 8),
+                    _ => return self.restore(saved),
+                };
+                let value = locals.add(*t);
+                let mut out = vec![Instr::LocalSet(ir::LocalSet { local: value })];
+                out.extend(l.word(l.scratch));
+                out.push(Instr::LocalGet(ir::LocalGet { local: value }));
+                out.push(l.store(kind, align));
+                out.extend(self.restore(saved));
+                out.push(Instr::LocalGet(ir::LocalGet { local: value }));
+                out
+            }
+        }
+    }
+
+    /// Marks a call of the module's import `import` as running.
+    fn host_call_begins(&self, import: u32) -> Vec<Instr> {
+        match &self.linked {
+            None => vec![
+                Instr::Const(ir::Const {
+                    value: ir::Value::I32(import as i32),
+                }),
+                Instr::Call(ir::Call {
+                    func: self.host_enter,
+                }),
+            ],
+            Some(l) => self.mark(l, import as i32 + 1),
+        }
+    }
+
+    /// The import call returned.
+    fn host_call_ends(&self) -> Vec<Instr> {
+        match &self.linked {
+            None => vec![Instr::Call(ir::Call {
+                func: self.host_leave,
+            })],
+            Some(l) => self.mark(l, 0),
+        }
+    }
+
+    fn mark(&self, l: &Linked, value: i32) -> Vec<Instr> {
+        let mut out = l.word(l.host).to_vec();
+        out.push(Instr::Const(ir::Const {
+            value: ir::Value::I32(value),
+        }));
+        out.push(l.store(StoreKind::I32 { atomic: false }, 4));
+        out
+    }
+
+    /// Pushes the current context.
+    fn current(&self) -> Vec<Instr> {
+        match &self.linked {
+            None => vec![Instr::Call(ir::Call { func: self.current })],
+            Some(l) => {
+                let mut out = l.word(l.cur).to_vec();
+                out.push(Instr::Load(ir::Load {
+                    memory: l.memory,
+                    kind: LoadKind::I32 { atomic: false },
+                    arg: MemArg {
+                        align: 4,
+                        offset: 0,
+                    },
+                }));
+                out
+            }
+        }
+    }
 }
 
 /// Wraps `func` (probe id `fid`) with entry and exit probes.
@@ -64,8 +213,8 @@ pub(crate) fn wrap_function(
     let mut fix = Fix {
         from: entry,
         to: inner,
-        exit: restore(saved, probes.leave),
-        landing: this.map(|l| restore(l, probes.leave)),
+        exit: probes.restore(saved),
+        landing: this.map(|l| probes.restore(l)),
         landings: &landings,
         probes,
     };
@@ -79,25 +228,11 @@ pub(crate) fn wrap_function(
         Instr::LocalSet(ir::LocalSet { local: saved }),
     ];
     if let Some(this) = this {
-        prologue.push(Instr::Call(ir::Call {
-            func: probes.current,
-        }));
+        prologue.extend(probes.current());
         prologue.push(Instr::LocalSet(ir::LocalSet { local: this }));
     }
     prologue.push(Instr::Block(ir::Block { seq: inner }));
-    // A single number result passes through the exit probe: the compiler
-    // must then compute it before the probe runs. Otherwise pure arithmetic
-    // that only feeds the result may be scheduled after the exit (Cranelift
-    // does), and a sampler would charge it to the caller.
-    let through = match results.as_slice() {
-        [t] => probes
-            .leave_value
-            .iter()
-            .find(|(ty, _)| ty == t)
-            .map(|&(_, f)| f),
-        _ => None,
-    };
-    prologue.extend(restore(saved, through.unwrap_or(probes.leave)));
+    prologue.extend(probes.restore_after(saved, &results, locals));
     func.block_mut(entry).instrs = prologue
         .into_iter()
         .map(|i| (i, InstrLocId::default()))
@@ -256,19 +391,9 @@ impl VisitorMut for Fix<'_> {
                 // and leave nothing there.
                 Instr::Call(ref c) if self.probes.host_calls.contains_key(&c.func) => {
                     let import = self.probes.host_calls[&c.func];
-                    let enter = [
-                        Instr::Const(ir::Const {
-                            value: ir::Value::I32(import as i32),
-                        }),
-                        Instr::Call(ir::Call {
-                            func: self.probes.host_enter,
-                        }),
-                    ];
-                    out.extend(probe(&enter));
+                    out.extend(probe(&self.probes.host_call_begins(import)));
                     out.push((instr, loc));
-                    out.extend(probe(&[Instr::Call(ir::Call {
-                        func: self.probes.host_leave,
-                    })]));
+                    out.extend(probe(&self.probes.host_call_ends()));
                 }
                 _ => {
                     let resume_after = self.landings.resumes_after(&instr);

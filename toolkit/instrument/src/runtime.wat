@@ -21,6 +21,10 @@
 ;;                                1 + the import's function index, 0 = none;
 ;;                                set by `host_enter`/`host_leave`, which the
 ;;                                artifact calls around calls of its imports
+;;   [8, 16)                      a copy of `overflow` (`overflow_addr`)
+;;   [16, 24)                     scratch (`scratch_addr`): an artifact that
+;;                                links this runtime stores a function's
+;;                                result here before restoring the context
 ;;   [nodes_base, +16*node_cap)   node n: parent u32, fid u32, calls u64
 ;;   [hash_base,  +4*hash_slots)  open addressing, slot = node index (0 = empty)
 ;;   [flat_base,  +8*n_funcs)     exact calls per function id, u64
@@ -48,6 +52,7 @@
   ;; Address of a copy of `overflow` in memory, so a host thread that cannot
   ;; read the globals (the guest still runs) reads the whole state there.
   (global $overflow_addr (export "overflow_addr") i32 (i32.const 8))
+  (global $scratch_addr (export "scratch_addr") i32 (i32.const 16))
   ;; Calls the full tree could not place, per parent context (u64 each, one
   ;; per node, after the per-function counters).
   (global $overflow_base (mut i32) (i32.const 0))

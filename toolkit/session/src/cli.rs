@@ -366,6 +366,11 @@ pub struct RunOptions {
     /// host reads and hands to [`crate::Session::with_debug`].
     #[serde(default)]
     pub debug_file: Option<String>,
+    /// The host runs modules with several memories (wasmtime): instrument
+    /// with the probe runtime linked into the artifact, which makes each
+    /// profiled call cheaper. Set from the host, not the command line.
+    #[serde(default)]
+    pub link_runtime: bool,
 }
 
 /// `--invoke EXPORT --arg … --repeat N --result FORM`.
@@ -546,6 +551,7 @@ impl RunOptions {
             cache: !args.set("no-cache"),
             memory,
             debug_file: args.one("debug-file")?.map(str::to_string),
+            link_runtime: host == Host::Native,
         })
     }
 }

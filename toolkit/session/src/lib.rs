@@ -149,6 +149,11 @@ pub struct Runtime {
     pub functions: u32,
     /// `init`'s second argument: calling-context capacity.
     pub node_cap: u32,
+    /// The runtime is linked into the artifact: the host instantiates
+    /// nothing else and finds the runtime's exports in the module's, named
+    /// with [`abi::LINKED_PREFIX`], and calls [`abi::LINKED_START`] (when
+    /// exported) after `init`.
+    pub linked: bool,
 }
 
 /// The probe runtime's memory and exported globals, as the host sees them.
@@ -346,6 +351,13 @@ impl Session {
                         .into(),
                 ));
             }
+            (Mode::Instrument, Some(m)) if m.linked && !session.options.link_runtime => {
+                return Err(Error::Setup(
+                    "module is an artifact that links the probe runtime (from a native wprof's \
+                     cache), which this host cannot run; pass the original module"
+                        .into(),
+                ));
+            }
             (Mode::Instrument, Some(m)) => {
                 if session.options.memory.is_some() && m.memory.is_none() {
                     return Err(Error::Setup(
@@ -359,16 +371,18 @@ impl Session {
             }
             (Mode::Instrument, None) => {
                 let memory = session.options.memory.is_some();
-                let key = cache_key(&wasm, debug, memory);
+                let link = session.options.link_runtime;
+                let key = cache_key(&wasm, debug, memory, link);
                 let cached = cache
                     .and_then(|c| c.get(&key))
                     .and_then(|a| Some((Manifest::from_module(&a).ok()??, a)))
-                    .filter(|(m, _)| m.memory.is_some() == memory);
+                    .filter(|(m, _)| m.memory.is_some() == memory && m.linked == link);
                 let (manifest, artifact) = match cached {
                     Some(hit) => hit,
                     None => {
                         let mut opts = wprof_instrument::Options::default();
                         opts.memory = memory;
+                        opts.link_runtime = link;
                         // The run reads source locations from the original
                         // (into the manifest); rewriting the artifact's own
                         // DWARF for debuggers is `wprof instrument`'s job and
@@ -436,6 +450,7 @@ impl Session {
             wasm: abi::runtime_wasm(),
             functions: m.functions.len() as u32,
             node_cap: self.options.max_contexts,
+            linked: m.linked,
         })
     }
 
@@ -901,7 +916,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The cache key of `wasm` instrumented with these options by this build.
-fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool) -> String {
+fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool, linked: bool) -> String {
     use sha2::{Digest, Sha256};
     let hex = |bytes: &[u8]| -> String {
         Sha256::digest(bytes)
@@ -912,11 +927,12 @@ fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool) -> String {
     // The artifact's manifest carries source locations from the debug file.
     let debug = debug.map(|d| format!("-debug{}", &hex(d)[..16]));
     format!(
-        "{}-v{}-abi{}{}{}",
+        "{}-v{}-abi{}{}{}{}",
         hex(wasm),
         env!("CARGO_PKG_VERSION"),
         abi::ABI_VERSION,
         if memory { "-memory" } else { "" },
+        if linked { "-linked" } else { "" },
         debug.unwrap_or_default()
     )
 }

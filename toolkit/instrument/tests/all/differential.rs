@@ -83,31 +83,46 @@ fn show_err(e: &wasmtime::Error) -> String {
     }
 }
 
+/// Where an instrumented module's probe runtime is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    /// Not instrumented.
+    None,
+    /// An instance of its own, imported as `wprof`.
+    Imported,
+    /// Linked into the module (`Options::link_runtime`).
+    Linked,
+}
+
 /// Everything observable from outside: each export called once in order
 /// with default arguments, then exported globals and memory contents. When
 /// `instrumented`, also the calls (and the start function) that returned with
 /// the runtime's context not back at the root.
-fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<String>) {
+fn observe(engine: &Engine, wasm: &[u8], runtime: Runtime) -> (String, Vec<String>) {
     let module = Module::new(engine, wasm).expect("module compiles");
     let mut store = Store::new(engine, ());
     let mut linker: Linker<()> = Linker::new(engine);
     let mut context = None;
-    if instrumented {
+    let functions = || {
+        wprof_instrument::Manifest::from_module(wasm)
+            .unwrap()
+            .unwrap()
+            .functions
+            .len() as i32
+    };
+    if runtime == Runtime::Imported {
         let rt = Module::new(engine, abi::runtime_wasm()).unwrap();
         let rt = Instance::new(&mut store, &rt, &[]).unwrap();
         let current = rt.get_typed_func::<(), i32>(&mut store, abi::CURRENT);
         let leave = rt.get_typed_func::<i32, ()>(&mut store, abi::LEAVE);
         context = Some((current.unwrap(), leave.unwrap()));
-        let n = wprof_instrument::Manifest::from_module(wasm)
-            .unwrap()
-            .unwrap()
-            .functions
-            .len();
         let init = rt
             .get_typed_func::<(i32, i32), i32>(&mut store, "init")
             .unwrap();
-        assert_eq!(init.call(&mut store, (n as i32, 1024)).unwrap(), 0);
+        assert_eq!(init.call(&mut store, (functions(), 1024)).unwrap(), 0);
         linker.instance(&mut store, abi::IMPORT_MODULE, rt).unwrap();
+    }
+    if runtime != Runtime::None {
         // Memory probes only report; no-op hosts must leave behaviour alone.
         use abi::mem::*;
         linker
@@ -128,6 +143,27 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<Str
     }
     let mut log = String::new();
     let mut unbalanced = Vec::new();
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => return (format!("instantiate: {}", show_err(&e)), Vec::new()),
+    };
+    if runtime == Runtime::Linked {
+        // The host's part: `init`, then the module's own start function.
+        let prefixed = |name: &str| format!("{}{name}", abi::LINKED_PREFIX);
+        let init = instance.get_typed_func::<(i32, i32), i32>(&mut store, &prefixed("init"));
+        assert_eq!(
+            init.unwrap().call(&mut store, (functions(), 1024)).unwrap(),
+            0
+        );
+        let current = instance.get_typed_func::<(), i32>(&mut store, &prefixed(abi::CURRENT));
+        let leave = instance.get_typed_func::<i32, ()>(&mut store, &prefixed(abi::LEAVE));
+        context = Some((current.unwrap(), leave.unwrap()));
+        if let Some(start) = instance.get_func(&mut store, abi::LINKED_START)
+            && let Err(e) = start.call(&mut store, &[], &mut [])
+        {
+            return (format!("instantiate: {}", show_err(&e)), Vec::new());
+        }
+    }
     let mut check = |store: &mut Store<()>, what: &str| {
         if let Some((current, _)) = &context {
             match current.call(&mut *store, ()).unwrap() as u32 {
@@ -135,10 +171,6 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<Str
                 node => unbalanced.push(format!("{what} returned in context node {node}")),
             }
         }
-    };
-    let instance = match linker.instantiate(&mut store, &module) {
-        Ok(i) => i,
-        Err(e) => return (format!("instantiate: {}", show_err(&e)), Vec::new()),
     };
     check(&mut store, "the start function");
     let exports: Vec<(String, wasmtime::Extern)> = instance
@@ -148,7 +180,7 @@ fn observe(engine: &Engine, wasm: &[u8], instrumented: bool) -> (String, Vec<Str
     for (name, ext) in &exports {
         // An embedded artifact's own exports write its profile into memory
         // 0 when asked to; the host decides whether to call them.
-        if name.starts_with("wprof_") {
+        if name.starts_with("wprof_") || name.starts_with(abi::LINKED_PREFIX) {
             continue;
         }
         if let wasmtime::Extern::Func(f) = ext {
@@ -230,11 +262,32 @@ fn random_modules_behave_the_same_instrumented() {
         let instrumented = wprof_instrument::instrument(&original, &options)
             .unwrap_or_else(|e| panic!("seed {seed}: instrumenting failed: {e}"))
             .wasm;
-        let (before, _) = observe(&engine, &original, false);
-        let (after, unbalanced) = observe(&engine, &instrumented, true);
+        let (before, _) = observe(&engine, &original, Runtime::None);
+        let (after, unbalanced) = observe(&engine, &instrumented, Runtime::Imported);
         assert_eq!(
             before, after,
             "seed {seed}: behaviour differs after instrumentation"
+        );
+        assert!(
+            unbalanced.is_empty(),
+            "seed {seed}: an exit probe was skipped: {}",
+            unbalanced.join("; ")
+        );
+        // The same with the runtime linked in, as the native runner uses it.
+        options.link_runtime = true;
+        let linked = wprof_instrument::instrument(&original, &options)
+            .unwrap_or_else(|e| panic!("seed {seed}: linking the runtime failed: {e}"))
+            .wasm;
+        let imports = Module::new(&engine, &linked).unwrap();
+        assert!(
+            imports.imports().all(|i| i.module() != abi::IMPORT_MODULE),
+            "seed {seed}: the linked artifact imports the runtime"
+        );
+        let (after, unbalanced) = observe(&engine, &linked, Runtime::Linked);
+        assert_eq!(
+            own(&before),
+            own(&after),
+            "seed {seed}: behaviour differs with the runtime linked in"
         );
         assert!(
             unbalanced.is_empty(),
@@ -250,7 +303,7 @@ fn random_modules_behave_the_same_instrumented() {
 }
 
 /// What `observe` logs about the module's own exports: an embedded
-/// artifact adds `wprof_*` ones.
+/// artifact adds `wprof_*` ones, a linked runtime `wprof:*`.
 fn own(log: &str) -> String {
     log.lines()
         .filter(|l| {
@@ -258,7 +311,7 @@ fn own(log: &str) -> String {
                 .strip_prefix("global ")
                 .or_else(|| l.strip_prefix("memory "))
                 .unwrap_or(l);
-            !name.starts_with("wprof_")
+            !name.starts_with("wprof_") && !name.starts_with(abi::LINKED_PREFIX)
         })
         .map(|l| format!("{l}\n"))
         .collect()
@@ -290,8 +343,8 @@ fn random_modules_behave_the_same_embedded() {
             .wasm;
         let imports = Module::new(&engine, &embedded).unwrap().imports().len();
         assert_eq!(imports, 0, "seed {seed}: the artifact imports something");
-        let (before, _) = observe(&engine, &original, false);
-        let (after, _) = observe(&engine, &embedded, false);
+        let (before, _) = observe(&engine, &original, Runtime::None);
+        let (after, _) = observe(&engine, &embedded, Runtime::None);
         assert_eq!(
             own(&before),
             own(&after),

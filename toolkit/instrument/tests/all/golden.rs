@@ -71,6 +71,19 @@ fn memory_fixtures() {
     );
 }
 
+#[test]
+fn linked_fixtures() {
+    let mut options = Options::default();
+    options.link_runtime = true;
+    check_all(
+        &crate_dir().join("tests/linked"),
+        "toolkit/instrument/tests/linked",
+        &goldens().join("linked"),
+        &options,
+        "Options { link_runtime: true, .. }",
+    );
+}
+
 /// Compares (or with `WPROF_BLESS`, rewrites) the golden of every `.wat` in
 /// `sources`; `shown` is how the golden's header names that directory.
 fn check_all(sources: &Path, shown: &str, goldens: &Path, options: &Options, described: &str) {

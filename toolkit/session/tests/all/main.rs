@@ -63,6 +63,31 @@ fn user_errors_are_found_before_any_work() {
 }
 
 #[test]
+fn the_runtime_is_linked_only_for_hosts_that_can_run_it() {
+    let start = wat(r#"(module (func $f) (func (export "_start") call $f))"#);
+    // The native host (several memories) gets the runtime in the artifact.
+    let native = RunOptions::new("m.wasm");
+    assert!(native.link_runtime);
+    let session = Session::new(&start, native.clone()).unwrap();
+    assert!(session.runtime().unwrap().linked);
+    let manifest = wprof_instrument::Manifest::from_module(session.wasm())
+        .unwrap()
+        .unwrap();
+    assert!(manifest.linked);
+    // Node 20 has one memory per module: an artifact that imports it.
+    let args = Args::new("m.wasm");
+    let node = RunOptions::from_args(&args, Host::Node).unwrap();
+    assert!(!node.link_runtime);
+    let session = Session::new(&start, node.clone()).unwrap();
+    assert!(!session.runtime().unwrap().linked);
+    // A linked artifact (from the native cache) is refused there, not
+    // failed on at compile time.
+    let linked = Session::new(&start, native).unwrap().wasm().to_vec();
+    let e = error(&linked, node);
+    assert!(e.contains("links the probe runtime"), "{e}");
+}
+
+#[test]
 fn conflicting_options_are_refused() {
     let start = wat(r#"(module (func (export "_start")))"#);
     let mut sample = RunOptions::new("m.wasm");
