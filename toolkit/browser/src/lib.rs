@@ -141,7 +141,7 @@ pub fn is_output_name(name: &str) -> bool {
 /// line, such as a page), as JSON to adjust and pass to [`Session::new`].
 #[wasm_bindgen(js_name = defaultRunOptions)]
 pub fn default_run_options(module: &str) -> String {
-    serde_json::to_string(&RunOptions::new(module)).expect("options serialize")
+    serde_json::to_string(&RunOptions::for_host(module, Host::Node)).expect("options serialize")
 }
 
 /// A binary module from a file's bytes: WebAssembly binary as is, text
@@ -237,7 +237,7 @@ pub fn collect(
         location: location.to_string(),
         pending: Vec::new(),
     };
-    let options = RunOptions::new(module);
+    let options = RunOptions::for_host(module, Host::Node);
     let (session, done) =
         wprof_session::collect::collect(artifact, profile, profile_name, options, &mut sink)
             .map_err(js)?;
@@ -354,8 +354,11 @@ impl Session {
         cache: Option<js_sys::Object>,
         debug: Option<Vec<u8>>,
     ) -> Result<Session, JsError> {
-        let options: RunOptions = serde_json::from_str(options)
+        let mut options: RunOptions = serde_json::from_str(options)
             .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
+        // JS engines here load one memory per module (Node 20): the
+        // artifact imports its runtime.
+        options.link_runtime = false;
         let sink = JsSink {
             write,
             location,

@@ -408,7 +408,12 @@ impl MemoryOptions {
 impl RunOptions {
     /// Default options for `module` (what `run MODULE` means).
     pub fn new(module: impl Into<String>) -> RunOptions {
-        RunOptions::from_args(&Args::new(module), Host::Native).expect("defaults are valid")
+        RunOptions::for_host(module, Host::Native)
+    }
+
+    /// Default options for `module` on `host`.
+    pub fn for_host(module: impl Into<String>, host: Host) -> RunOptions {
+        RunOptions::from_args(&Args::new(module), host).expect("defaults are valid")
     }
 
     /// Checks and converts what a host's parser found.
