@@ -21,7 +21,7 @@ import { launch } from '../demo-site/test/chromium.js';
 import { bigModule } from '../demo-site/test/big-module.js';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const guests = join(repo, 'tests/guests/rust/target/wasm32-wasip1/release');
+const guests = join(repo, 'target/guests/wasm32-wasip1/release');
 const rounds = Number(process.argv[2] ?? 5);
 
 /** @param {number[]} v */

@@ -6,6 +6,7 @@
 # `npm run build:wasm`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-(cd tests/guests/rust && cargo build --release --target wasm32-wasip1 >&2)
+cargo build --release --target wasm32-wasip1 --workspace \
+  --manifest-path tests/guests/rust/Cargo.toml --target-dir target/guests >&2
 node demo-site/build.js
 exec node bench/browser.mjs "$@"

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 wasmtime=target/hosts-venv/bin/wasmtime
 [ -x "$wasmtime" ] || { echo "error: run tests/run-all.sh first (installs $wasmtime)" >&2; exit 1; }
-(cd tests/guests/rust && cargo build -q --release --target wasm32-wasip1)
+cargo build -q --release --target wasm32-wasip1 --workspace \
+  --manifest-path tests/guests/rust/Cargo.toml --target-dir target/guests
 cargo build -q --release -p wprof
-guests=tests/guests/rust/target/wasm32-wasip1/release
+guests=target/guests/wasm32-wasip1/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -25,7 +25,7 @@ import { loadNodeToolkit } from '../polyfill-js/src/node/toolkit.js';
 import { ProbeRuntime, readAbi } from '../polyfill-js/src/probe/index.js';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const guests = join(repo, 'tests/guests/rust/target/wasm32-wasip1/release');
+const guests = join(repo, 'target/guests/wasm32-wasip1/release');
 const self = fileURLToPath(import.meta.url);
 
 /** @param {number[]} v */

@@ -5,5 +5,6 @@
 # Usage: bench/node.sh [ROUNDS]   (default 7; needs `npm run build:wasm`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-(cd tests/guests/rust && cargo build --release --target wasm32-wasip1 >&2)
+cargo build --release --target wasm32-wasip1 --workspace \
+  --manifest-path tests/guests/rust/Cargo.toml --target-dir target/guests >&2
 exec node bench/node.mjs "$@"

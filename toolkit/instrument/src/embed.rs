@@ -86,12 +86,19 @@ impl Embed {
     }
 }
 
-/// Links the runtimes into `module`, whose probe imports are `probes`
-/// (name, function), for `n_funcs` probed functions, as `how` says. `id`
-/// names this artifact in its profiles.
+/// The probe runtime linked into a module: its memory, and its exports as
+/// the module's items.
+pub(crate) type Runtime = (MemoryId, HashMap<String, ExportItem>);
+
+/// Links the runtimes into `module`, for `n_funcs` probed functions, as
+/// `how` says: the counts tier replaces the probe imports `probes` (name,
+/// function); the contexts tier builds on the probe runtime already linked
+/// (`runtime`, see [`link_runtime`]). `id` names this artifact in its
+/// profiles.
 pub(crate) fn link(
     module: &mut Module,
     probes: &[(&str, FunctionId)],
+    runtime: Option<Runtime>,
     n_funcs: u32,
     how: Embed,
     id: u64,
@@ -137,10 +144,8 @@ pub(crate) fn link(
     let mut init = None;
     let (tier_exports, rt_memory) = match tier {
         Tier::Contexts(node_cap) => {
-            let (rt_memory, rt_exports) = link_runtime(module)?;
-            for &(name, import) in probes {
-                redirect.insert(import, func(&rt_exports, name)?);
-            }
+            let (rt_memory, rt_exports) = runtime
+                .ok_or_else(|| Error::Embed("the contexts tier needs the linked runtime".into()))?;
             let tree = parse(&assemble("tree.wat", TREE_WAT)?)?;
             let mut t = Linker::new();
             for import in tree.imports.iter() {
@@ -377,9 +382,7 @@ pub(crate) fn link(
 /// Copies the probe runtime (runtime.wat) into `module`, with an unshared
 /// memory of its own after the module's; returns that memory and the
 /// runtime's exports as `module` items.
-pub(crate) fn link_runtime(
-    module: &mut Module,
-) -> Result<(MemoryId, HashMap<String, ExportItem>), Error> {
+pub(crate) fn link_runtime(module: &mut Module) -> Result<Runtime, Error> {
     let rt_memory = module.memories.add_local(false, false, 1, None, None);
     module.memories.get_mut(rt_memory).name = Some("wprof".into());
     let runtime = parse(abi::runtime_wasm())?;

@@ -144,12 +144,16 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .map(|(index, &id)| (id, index as u32))
         .collect();
 
-    let (probes, runtime) = if options.link_runtime {
-        if options.embed.is_some() {
-            return Err(Error::Embed(
-                "an embedded artifact links its own runtime; `link_runtime` is for hosts".into(),
-            ));
-        }
+    if options.link_runtime && options.embed.is_some() {
+        return Err(Error::Embed(
+            "an embedded artifact links its own runtime; `link_runtime` is for hosts".into(),
+        ));
+    }
+    // The contexts tier of an embedded artifact links the same runtime.
+    let contexts = options
+        .embed
+        .is_some_and(|e| matches!(e.tier, embed::Tier::Contexts(_)));
+    let (probes, mut runtime) = if options.link_runtime || contexts {
         let (probes, runtime) = linked_probes(&mut module, host_calls)?;
         (probes, Some(runtime))
     } else {
@@ -183,25 +187,28 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
     let memory = options
         .memory
         .then(|| memory::instrument(&mut module, &names));
-    if let Some(runtime) = runtime {
-        export_runtime(&mut module, runtime)?;
-    }
     let embed = match options.embed {
         Some(how) => {
-            let mut imports = vec![
-                (abi::ENTER, probes.enter),
-                (abi::LEAVE, probes.leave),
-                (abi::CURRENT, probes.current),
-                (abi::HOST_ENTER, probes.host_enter),
-                (abi::HOST_LEAVE, probes.host_leave),
-            ];
-            for (&(name, _), &(_, f)) in abi::LEAVE_VALUE.iter().zip(&probes.leave_value) {
-                imports.push((name, f));
+            // The counts tier replaces the probe imports; the contexts tier
+            // has its runtime linked already.
+            let mut imports = Vec::new();
+            if runtime.is_none() {
+                imports = vec![
+                    (abi::ENTER, probes.enter),
+                    (abi::LEAVE, probes.leave),
+                    (abi::CURRENT, probes.current),
+                    (abi::HOST_ENTER, probes.host_enter),
+                    (abi::HOST_LEAVE, probes.host_leave),
+                ];
+                for (&(name, _), &(_, f)) in abi::LEAVE_VALUE.iter().zip(&probes.leave_value) {
+                    imports.push((name, f));
+                }
             }
             let id = artifact_id(wasm, how.tier);
             Some(embed::link(
                 &mut module,
                 &imports,
+                runtime.take(),
                 functions.len() as u32,
                 how,
                 id,
@@ -209,6 +216,9 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         }
         None => None,
     };
+    if let Some(runtime) = runtime {
+        export_runtime(&mut module, runtime.1)?;
+    }
     let manifest = Manifest {
         abi: abi::ABI_VERSION,
         functions,
@@ -273,7 +283,7 @@ fn imported_probes(
 fn linked_probes(
     module: &mut walrus::Module,
     host_calls: HashMap<FunctionId, u32>,
-) -> Result<(rewrite::Probes, HashMap<String, walrus::ExportItem>), Error> {
+) -> Result<(rewrite::Probes, embed::Runtime), Error> {
     // The runtime's memory must not become memory 0.
     if module.memories.iter().next().is_none() {
         module.memories.add_local(false, false, 0, Some(0), None);
@@ -312,7 +322,7 @@ fn linked_probes(
             scratch: address(abi::runtime_exports::SCRATCH_ADDR)?,
         }),
     };
-    Ok((probes, exports))
+    Ok((probes, (memory, exports)))
 }
 
 /// Exports a linked runtime for the host (under [`abi::LINKED_PREFIX`]),
