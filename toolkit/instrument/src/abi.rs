@@ -14,7 +14,11 @@
 //!
 //! The host instantiates the runtime, calls `init(n_funcs, node_cap)`, links
 //! the guest against it, and after the run reads the calling-context tree out
-//! of the runtime's memory ([`read_tree`]).
+//! of the runtime's memory ([`read_tree`]). An artifact built for a host with
+//! multi-memory may link the runtime instead ([`Manifest::linked`]): it
+//! imports nothing from `wprof`, and the host finds the same exports in the
+//! artifact's, named with [`LINKED_PREFIX`], and calls [`LINKED_START`] after
+//! `init`.
 //!
 //! ```
 //! let rt = wprof_instrument::abi::runtime_wasm();
