@@ -42,23 +42,32 @@ async function timed(variant, bytes, args) {
   const ms = await page.evaluate(
     async ({ variant, wasm, args }) => {
       const { WASI } = await import('./vendor/wasi/src/index.js');
-      const { loadToolkit, ProbeRuntime, readAbi } = await import('./vendor/profiler/src/index.js');
+      const { loadToolkit, ProbeRuntime, readAbi, multiMemory } = await import('./vendor/profiler/src/index.js');
       const toolkit = await loadToolkit();
       let bytes = new Uint8Array(wasm);
       /** @type {WebAssembly.Imports} */
       let probes = {};
+      /** @type {InstanceType<typeof ProbeRuntime> | undefined} */
+      let runtime;
       if (variant === 'instrumented') {
-        // Instrumented and sized by the run session, as the demo page does.
-        const session = new toolkit.Session(bytes, toolkit.defaultRunOptions('guest.wasm'), () => {}, '');
+        // Instrumented and sized by the run session, as the demo page does
+        // (the runtime linked in where the engine has multi-memory).
+        const options = { ...JSON.parse(toolkit.defaultRunOptions('guest.wasm')), link_runtime: multiMemory };
+        const session = new toolkit.Session(bytes, JSON.stringify(options), () => {}, '');
         bytes = session.wasm();
         const params = session.runtime();
         session.free();
-        probes = new ProbeRuntime(toolkit, readAbi(toolkit), JSON.parse(params)).imports;
+        runtime = new ProbeRuntime(toolkit, readAbi(toolkit), JSON.parse(params));
+        probes = runtime.imports;
       }
       const module = await WebAssembly.compile(bytes);
       const wasi = new WASI({ args: ['guest.wasm', ...args], stdout: () => {}, stderr: () => {} });
       const t = performance.now();
       const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.imports, ...probes });
+      if (runtime?.linked) {
+        runtime.attach(instance);
+        runtime.start();
+      }
       const code = wasi.start(instance);
       const ms = performance.now() - t;
       if (code !== 0) throw new Error(`guest exited with ${code}`);

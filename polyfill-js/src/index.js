@@ -7,6 +7,6 @@
 
 export { loadToolkit, toolkitWasmUrl, NOT_BUILT } from './probe/toolkit.js';
 export { readAbi } from './probe/abi.js';
-export { ProbeRuntime, ProbeError } from './probe/runtime.js';
+export { ProbeRuntime, ProbeError, multiMemory } from './probe/runtime.js';
 export { EventLog } from './probe/events.js';
 export { profile, guestEnded, trapMessage, exitCode } from './probe/profile.js';

@@ -140,7 +140,7 @@ test('bad capacities are wprof errors', () => {
     'runtime.wat',
   );
   assert.throws(
-    () => new ProbeRuntime({ ...toolkit, probeRuntime: () => refusing }, abi, { functions: 3, nodeCap: 1 << 20 }),
+    () => new ProbeRuntime({ ...toolkit, probeRuntime: () => refusing }, abi, { functions: 3, nodeCap: 1 << 20, linked: false }),
     (/** @type {unknown} */ e) => e instanceof ProbeError && /could not allocate 1048576 calling contexts; lower --max-contexts/.test(e.message),
   );
 });
@@ -198,7 +198,7 @@ test('probe events stay in wasm: the toolkit is called a fixed number of times p
   // Each once per run (the files come back through the host's `write`).
   assert.ok(Object.values(perRun[0]).every((n) => n === 1), JSON.stringify(perRun[0]));
   // The artifact's probe imports are the runtime's own wasm exports, not JS.
-  const runtime = new ProbeRuntime(toolkit, abi, { functions: 3, nodeCap: 64 });
+  const runtime = new ProbeRuntime(toolkit, abi, { functions: 3, nodeCap: 64, linked: false });
   const linked = /** @type {Record<string, unknown>} */ (runtime.imports[abi.importModule]);
   for (const f of [abi.enter, abi.leave, abi.current, abi.hostEnter, abi.hostLeave, ...abi.leaveValue]) {
     assert.equal(linked[f], runtime.instance.exports[f], f);

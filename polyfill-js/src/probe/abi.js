@@ -14,6 +14,8 @@
  * @property {string} hostEnter `host_enter(import)` before a call of the guest's own import
  * @property {string} hostLeave `host_leave()` after it
  * @property {string} section custom section carrying the manifest
+ * @property {string} linkedPrefix prefix of the runtime's exports in an artifact that links it
+ * @property {string} linkedStart that artifact's deferred start function, called after `init`
  * @property {{ init: string, memory: string, nodeCount: string, nodesBase: string,
  *   flatBase: string, overflow: string, curAddr: string, hostAddr: string }} runtime the probe runtime's exports the host reads
  * @property {number} rootNode context of "no function" (reset between export calls)
@@ -33,7 +35,7 @@
  */
 export function readAbi(toolkit) {
   const abi = JSON.parse(toolkit.probeAbi());
-  const strings = ['importModule', 'enter', 'leave', 'current', 'hostEnter', 'hostLeave', 'section', 'wasiModule'];
+  const strings = ['importModule', 'enter', 'leave', 'current', 'hostEnter', 'hostLeave', 'section', 'wasiModule', 'linkedPrefix', 'linkedStart'];
   const runtime = ['init', 'memory', 'nodeCount', 'nodesBase', 'flatBase', 'overflow', 'curAddr', 'hostAddr'];
   const numbers = ['version', 'rootNode', 'overflowNode', 'probeContext', 'defaultNodeCap'];
   // A toolkit built from another ABI revision must fail here, loudly, rather

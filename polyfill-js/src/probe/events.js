@@ -14,7 +14,7 @@ export class EventLog {
   /**
    * @param {import('./abi.js').ProbeAbi} abi
    * @param {{ record(batch: Float64Array): void }} session
-   * @param {{ context: number } | null} runtime the probe runtime, whose context events carry
+   * @param {{ context: number, ready: boolean } | null} runtime the probe runtime, whose context events carry
    */
   constructor(abi, session, runtime) {
     this.abi = abi;
@@ -31,7 +31,7 @@ export class EventLog {
 
   /** The current context, or the root outside instrumented code. */
   node() {
-    return this.runtime ? this.runtime.context : this.abi.rootNode;
+    return this.runtime?.ready ? this.runtime.context : this.abi.rootNode;
   }
 
   /**

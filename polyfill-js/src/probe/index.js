@@ -4,6 +4,6 @@
 
 export { loadToolkit, toolkitWasmUrl, NOT_BUILT } from './toolkit.js';
 export { readAbi } from './abi.js';
-export { ProbeRuntime, ProbeError } from './runtime.js';
+export { ProbeRuntime, ProbeError, multiMemory } from './runtime.js';
 export { EventLog } from './events.js';
 export { profile, guestEnded, trapMessage, exitCode } from './profile.js';

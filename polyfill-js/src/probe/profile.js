@@ -32,7 +32,7 @@
 
 import { readAbi } from './abi.js';
 import { EventLog } from './events.js';
-import { ProbeError, ProbeRuntime } from './runtime.js';
+import { ProbeError, ProbeRuntime, multiMemory } from './runtime.js';
 
 /**
  * The WASI host the run uses (the project's `WASI` class).
@@ -104,7 +104,8 @@ export function profile(toolkit, options) {
   try {
     session = new toolkit.Session(
       options.bytes,
-      JSON.stringify(options.options),
+      // The runtime goes into the artifact where this engine can load it.
+      JSON.stringify({ ...options.options, link_runtime: multiMemory }),
       write,
       options.location ?? '',
       options.cache,
@@ -148,9 +149,24 @@ function run(toolkit, session, options) {
   /** @type {import('./toolkit.js').Plan} */
   const plan = JSON.parse(session.plan());
 
+  /** @type {WebAssembly.Instance | undefined} */
+  let instance;
+  // An artifact that links the runtime runs no guest code when instantiated
+  // (its start function waits for `init`), so the sampler can know the
+  // runtime before the run starts. A failure here is the guest's.
+  let early;
+  if (runtime?.linked) {
+    try {
+      instance = instantiate(module, imports);
+      runtime.attach(instance);
+    } catch (e) {
+      if (e instanceof ProbeError) throw e;
+      early = e;
+    }
+  }
   // Sampling needs the runtime's memory to be shared with another thread.
   const sampler =
-    runtime && options.sampler && runtime.memory.buffer instanceof SharedArrayBuffer
+    runtime?.ready && options.sampler && runtime.memory.buffer instanceof SharedArrayBuffer
       ? options.sampler(
           runtime.memory,
           runtime.curIndex,
@@ -163,10 +179,10 @@ function run(toolkit, session, options) {
   let exit = { kind: 'exit', code: 0, message: null };
   /** The last completed call's results, kept when a later call traps. */
   const last = { results: /** @type {string[]} */ ([]) };
-  /** @type {WebAssembly.Instance | undefined} */
-  let instance;
   try {
-    instance = instantiate(module, imports);
+    if (early !== undefined) throw early;
+    instance ??= instantiate(module, imports);
+    runtime?.start();
     // WASI's memory, which the polyfill's start/initialize require.
     const hasMemory = instance.exports.memory instanceof WebAssembly.Memory;
     if (plan.kind === 'invoke') {
@@ -192,7 +208,7 @@ function run(toolkit, session, options) {
     memory_bytes: memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : undefined,
     host_peak_rss_bytes: options.peakRssBytes?.(),
   };
-  const [mem, ...state] = runtime ? runtime.view() : [undefined, 0, 0, 0, 0n];
+  const [mem, ...state] = runtime?.ready ? runtime.view() : [undefined, 0, 0, 0, 0n];
   /** @type {{ files: string[], exitCode: number }} */
   const done = JSON.parse(session.finish(mem, ...state, JSON.stringify(end)));
   return {

@@ -65,6 +65,8 @@ pub fn probe_abi_json() -> serde_json::Value {
         "hostLeave": abi::HOST_LEAVE,
         "leaveValue": abi::LEAVE_VALUE.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
         "section": abi::SECTION,
+        "linkedPrefix": abi::LINKED_PREFIX,
+        "linkedStart": abi::LINKED_START,
         "runtime": {
             "init": rt::INIT,
             "memory": rt::MEMORY,
@@ -356,9 +358,10 @@ impl Session {
     ) -> Result<Session, JsError> {
         let mut options: RunOptions = serde_json::from_str(options)
             .map_err(|e| JsError::new(&format!("bad run options: {e}")))?;
-        // JS engines here load one memory per module (Node 20): the
-        // artifact imports its runtime.
-        options.link_runtime = false;
+        // A JS engine with multi-memory (a page's; not Node 20's) may run
+        // the artifact with its runtime linked in, whose memory must then be
+        // shared: the host's sampler is a Worker.
+        options.link_shared = options.link_runtime;
         let sink = JsSink {
             write,
             location,
@@ -381,10 +384,13 @@ impl Session {
     }
 
     /// `init`'s arguments for the probe runtime, as JSON `{"functions",
-    /// "nodeCap"}`; `undefined` in sample mode.
+    /// "nodeCap", "linked"}` (`linked`: the runtime is in the artifact, its
+    /// exports named with the ABI's `linkedPrefix`); `undefined` in sample
+    /// mode.
     pub fn runtime(&self) -> Option<String> {
         self.inner.runtime().map(|r| {
-            serde_json::json!({ "functions": r.functions, "nodeCap": r.node_cap }).to_string()
+            serde_json::json!({ "functions": r.functions, "nodeCap": r.node_cap, "linked": r.linked })
+                .to_string()
         })
     }
 

@@ -379,11 +379,15 @@ pub(crate) fn link(
     })
 }
 
-/// Copies the probe runtime (runtime.wat) into `module`, with an unshared
-/// memory of its own after the module's; returns that memory and the
-/// runtime's exports as `module` items.
-pub(crate) fn link_runtime(module: &mut Module) -> Result<Runtime, Error> {
-    let rt_memory = module.memories.add_local(false, false, 1, None, None);
+/// Copies the probe runtime (runtime.wat) into `module`, with a memory of
+/// its own after the module's (`shared`: as the runtime declares it, for
+/// samplers on another thread); returns that memory and the runtime's
+/// exports as `module` items.
+pub(crate) fn link_runtime(module: &mut Module, shared: bool) -> Result<Runtime, Error> {
+    // Shared memories need a maximum: the runtime's own (4 GiB, reserved
+    // address space only).
+    let maximum = shared.then_some(65536);
+    let rt_memory = module.memories.add_local(shared, false, 1, maximum, None);
     module.memories.get_mut(rt_memory).name = Some("wprof".into());
     let runtime = parse(abi::runtime_wasm())?;
     let mut rt = Linker::new();

@@ -86,6 +86,11 @@ pub struct Options {
     /// exports ([`abi::LINKED_PREFIX`]). Default: `false`, the artifact
     /// every host runs.
     pub link_runtime: bool,
+    /// With `link_runtime`: the runtime's memory is shared, for hosts whose
+    /// sampler reads it from another thread as a shared memory (a JS
+    /// Worker). Default: `false` (the native runner reads it by address;
+    /// Cranelift reloads a shared memory's base on every access).
+    pub link_shared: bool,
 }
 
 impl Default for Options {
@@ -96,6 +101,7 @@ impl Default for Options {
             debug: None,
             embed: None,
             link_runtime: false,
+            link_shared: false,
         }
     }
 }
@@ -154,7 +160,8 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .embed
         .is_some_and(|e| matches!(e.tier, embed::Tier::Contexts(_)));
     let (probes, mut runtime) = if options.link_runtime || contexts {
-        let (probes, runtime) = linked_probes(&mut module, host_calls)?;
+        let shared = options.link_runtime && options.link_shared;
+        let (probes, runtime) = linked_probes(&mut module, host_calls, shared)?;
         (probes, Some(runtime))
     } else {
         (imported_probes(&mut module, host_calls), None)
@@ -283,12 +290,13 @@ fn imported_probes(
 fn linked_probes(
     module: &mut walrus::Module,
     host_calls: HashMap<FunctionId, u32>,
+    shared: bool,
 ) -> Result<(rewrite::Probes, embed::Runtime), Error> {
     // The runtime's memory must not become memory 0.
     if module.memories.iter().next().is_none() {
         module.memories.add_local(false, false, 0, Some(0), None);
     }
-    let (memory, exports) = embed::link_runtime(module)?;
+    let (memory, exports) = embed::link_runtime(module, shared)?;
     let func = |name| embed::func(&exports, name);
     let address = |name: &str| -> Result<u32, Error> {
         let value = match exports.get(name) {

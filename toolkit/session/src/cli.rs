@@ -371,6 +371,10 @@ pub struct RunOptions {
     /// profiled call cheaper. Set from the host, not the command line.
     #[serde(default)]
     pub link_runtime: bool,
+    /// With `link_runtime`: the linked runtime's memory is shared, for a
+    /// sampler that reads it from a JS Worker. Set from the host.
+    #[serde(default)]
+    pub link_shared: bool,
 }
 
 /// `--invoke EXPORT --arg … --repeat N --result FORM`.
@@ -557,6 +561,7 @@ impl RunOptions {
             memory,
             debug_file: args.one("debug-file")?.map(str::to_string),
             link_runtime: host == Host::Native,
+            link_shared: false,
         })
     }
 }

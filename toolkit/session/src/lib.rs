@@ -372,7 +372,8 @@ impl Session {
             (Mode::Instrument, None) => {
                 let memory = session.options.memory.is_some();
                 let link = session.options.link_runtime;
-                let key = cache_key(&wasm, debug, memory, link);
+                let shared = link && session.options.link_shared;
+                let key = cache_key(&wasm, debug, memory, link, shared);
                 let cached = cache
                     .and_then(|c| c.get(&key))
                     .and_then(|a| Some((Manifest::from_module(&a).ok()??, a)))
@@ -383,6 +384,7 @@ impl Session {
                         let mut opts = wprof_instrument::Options::default();
                         opts.memory = memory;
                         opts.link_runtime = link;
+                        opts.link_shared = shared;
                         // The run reads source locations from the original
                         // (into the manifest); rewriting the artifact's own
                         // DWARF for debuggers is `wprof instrument`'s job and
@@ -916,7 +918,13 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The cache key of `wasm` instrumented with these options by this build.
-fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool, linked: bool) -> String {
+fn cache_key(
+    wasm: &[u8],
+    debug: Option<&[u8]>,
+    memory: bool,
+    linked: bool,
+    shared: bool,
+) -> String {
     use sha2::{Digest, Sha256};
     let hex = |bytes: &[u8]| -> String {
         Sha256::digest(bytes)
@@ -932,7 +940,11 @@ fn cache_key(wasm: &[u8], debug: Option<&[u8]>, memory: bool, linked: bool) -> S
         env!("CARGO_PKG_VERSION"),
         abi::ABI_VERSION,
         if memory { "-memory" } else { "" },
-        if linked { "-linked" } else { "" },
+        match (linked, shared) {
+            (true, true) => "-linked-shared",
+            (true, false) => "-linked",
+            _ => "",
+        },
         debug.unwrap_or_default()
     )
 }

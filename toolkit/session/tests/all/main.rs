@@ -83,8 +83,30 @@ fn the_runtime_is_linked_only_for_hosts_that_can_run_it() {
     // A linked artifact (from the native cache) is refused there, not
     // failed on at compile time.
     let linked = Session::new(&start, native).unwrap().wasm().to_vec();
-    let e = error(&linked, node);
+    assert_eq!(memories_shared(&linked), [false, false]);
+    let e = error(&linked, node.clone());
     assert!(e.contains("links the probe runtime"), "{e}");
+    // A page's engine has multi-memory; its sampler is a Worker, which
+    // needs the runtime's memory shared.
+    let mut page = node;
+    page.link_runtime = true;
+    page.link_shared = true;
+    let session = Session::new(&start, page).unwrap();
+    assert!(session.runtime().unwrap().linked);
+    assert_eq!(memories_shared(session.wasm()), [false, true]);
+}
+
+/// Whether each memory the module defines is shared.
+fn memories_shared(wasm: &[u8]) -> Vec<bool> {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .find_map(|p| match p {
+            Ok(wasmparser::Payload::MemorySection(r)) => {
+                Some(r.into_iter().map(|m| m.unwrap().shared).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 #[test]
