@@ -19,6 +19,7 @@ pub mod headers;
 mod memory;
 mod rewrite;
 pub mod source;
+mod stream;
 pub mod symbolize;
 
 use std::sync::{Arc, Mutex};
@@ -121,6 +122,16 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
     if Manifest::from_module(wasm)?.is_some() {
         return Err(Error::AlreadyInstrumented);
     }
+    if options.link_runtime && options.embed.is_some() {
+        return Err(Error::Embed(
+            "an embedded artifact links its own runtime; `link_runtime` is for hosts".into(),
+        ));
+    }
+    if stream::applies(wasm, options) {
+        let symbols = symbolize::Symbols::from_module(wasm).map_err(Error::Parse)?;
+        let sources = Sources::of(wasm, options);
+        return stream::instrument(wasm, options, |index| entry(&symbols, &sources, index));
+    }
     // walrus ids are arena positions; the index → id map from parsing is the
     // reliable way back to original function indices, which is what users
     // and the sampling mode see.
@@ -150,11 +161,6 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         .map(|(index, &id)| (id, index as u32))
         .collect();
 
-    if options.link_runtime && options.embed.is_some() {
-        return Err(Error::Embed(
-            "an embedded artifact links its own runtime; `link_runtime` is for hosts".into(),
-        ));
-    }
     // The contexts tier of an embedded artifact links the same runtime.
     let contexts = options
         .embed
@@ -167,28 +173,18 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         (imported_probes(&mut module, host_calls), None)
     };
 
-    // The same names sample mode shows: one symbolizer for both modes.
     let symbols = symbolize::Symbols::from_module(wasm).map_err(Error::Parse)?;
-    // Malformed DWARF costs the source locations, never the profile.
-    let sources = source::Sources::new(wasm, options.debug.as_deref().unwrap_or(wasm))
-        .ok()
-        .flatten();
+    let sources = Sources::of(wasm, options);
     let mut functions = Vec::new();
     let mut names = Vec::new();
     for (index, id) in order.into_iter().enumerate() {
         let func = module.funcs.get_mut(id);
-        let name = symbols.name(index as u32);
         if let walrus::FunctionKind::Local(local) = &mut func.kind {
             let fid = functions.len() as u32;
             rewrite::wrap_function(local, fid, &probes, &mut module.types, &mut module.locals);
-            names.push((id, index as u32, name.clone()));
-            let declared = sources.as_ref().and_then(|s| s.function(index as u32));
-            functions.push(FunctionEntry {
-                index: index as u32,
-                name,
-                file: declared.map(|d| d.file.clone()),
-                line: declared.map(|d| d.line),
-            });
+            let entry = entry(&symbols, &sources, index as u32);
+            names.push((id, index as u32, entry.name.clone()));
+            functions.push(entry);
         }
     }
     let memory = options
@@ -243,6 +239,32 @@ pub fn instrument(wasm: &[u8], options: &Options) -> Result<Instrumented, Error>
         wasm: out,
         manifest,
     })
+}
+
+/// The source locations of a module's functions, if it has DWARF.
+struct Sources(Option<source::Sources>);
+
+impl Sources {
+    fn of(wasm: &[u8], options: &Options) -> Sources {
+        // Malformed DWARF costs the source locations, never the profile.
+        Sources(
+            source::Sources::new(wasm, options.debug.as_deref().unwrap_or(wasm))
+                .ok()
+                .flatten(),
+        )
+    }
+}
+
+/// The manifest's entry for function `index`: the same names sample mode
+/// shows (one symbolizer for both modes), and where it is declared.
+fn entry(symbols: &symbolize::Symbols, sources: &Sources, index: u32) -> FunctionEntry {
+    let declared = sources.0.as_ref().and_then(|s| s.function(index));
+    FunctionEntry {
+        index,
+        name: symbols.name(index),
+        file: declared.map(|d| d.file.clone()),
+        line: declared.map(|d| d.line),
+    }
 }
 
 /// Probes that call the runtime's functions, imported from `wprof`.

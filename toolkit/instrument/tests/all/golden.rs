@@ -7,7 +7,9 @@
 //! - `tests/rewrite/*.wat` (this crate; rewrite cases the CLI fixtures do not
 //!   reach) with `Options::default()` → `tests/golden/rewrite/NAME.wprof.wat`;
 //! - `tests/memory/*.wat` (this crate) with `Options::memory` →
-//!   `tests/golden/memory/NAME.wprof.wat`.
+//!   `tests/golden/memory/NAME.wprof.wat`;
+//! - `tests/linked/*.wat`, and the CLI and rewrite fixtures again, with
+//!   `Options::link_runtime` → `tests/golden/linked/[cli/|rewrite/]NAME.wprof.wat`.
 //!
 //! The `wprof.abi` custom section is cut out of the printed module and shown
 //! as pretty JSON in the golden's leading comment, where a reviewer can read
@@ -75,12 +77,29 @@ fn memory_fixtures() {
 fn linked_fixtures() {
     let mut options = Options::default();
     options.link_runtime = true;
+    let described = "Options { link_runtime: true, .. }";
     check_all(
         &crate_dir().join("tests/linked"),
         "toolkit/instrument/tests/linked",
         &goldens().join("linked"),
         &options,
-        "Options { link_runtime: true, .. }",
+        described,
+    );
+    // Every way of leaving a function, and every landing site, again with
+    // the probes the streaming instrumenter writes for a linked runtime.
+    check_all(
+        &crate_dir().join("../../tests/cli"),
+        "tests/cli",
+        &goldens().join("linked/cli"),
+        &options,
+        described,
+    );
+    check_all(
+        &crate_dir().join("tests/rewrite"),
+        "toolkit/instrument/tests/rewrite",
+        &goldens().join("linked/rewrite"),
+        &options,
+        described,
     );
 }
 

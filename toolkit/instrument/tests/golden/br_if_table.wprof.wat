@@ -45,16 +45,16 @@
 ;; }
 (module
   (type (;0;) (func))
-  (type (;1;) (func (result i32)))
+  (type (;1;) (func (param i32) (result i32)))
   (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;3;) (func (result i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
+  (import "wprof" "enter" (func (;0;) (type 1)))
   (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "current" (func (;2;) (type 3)))
   (import "wprof" "leave_i32" (func (;3;) (type 4)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
@@ -62,7 +62,119 @@
   (import "wprof" "host_enter" (func (;7;) (type 2)))
   (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;9;) (type 1) (result i32)
+  (func $under (;9;) (type 0)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $t1 (;10;) (type 0)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $t2 (;11;) (type 0)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $a (;12;) (type 0)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $b (;13;) (type 0)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $clamp (;14;) (type 1) (param $x i32) (result i32)
+    (local i32)
+    i32.const 5
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        i32.const 100
+        local.get $x
+        i32.const 100
+        i32.gt_s
+        br_if 1 (;@1;)
+        drop
+        call $under
+      end
+      local.get $x
+    end
+    local.get 1
+    call 3
+  )
+  (func $classify (;15;) (type 1) (param $x i32) (result i32)
+    (local i32)
+    i32.const 6
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      block (result i32) ;; label = @2
+        block (result i32) ;; label = @3
+          i32.const 1000
+          local.get $x
+          br_table 0 (;@3;) 1 (;@2;) 2 (;@1;)
+        end
+        call $t1
+        i32.const 1
+        i32.add
+      end
+      call $t2
+      i32.const 10
+      i32.add
+    end
+    local.get 1
+    call 3
+  )
+  (func $dispatch (;16;) (type 2) (param $k i32)
+    (local i32)
+    i32.const 7
+    call 0
+    local.set 1
+    block ;; label = @1
+      block ;; label = @2
+        block ;; label = @3
+          local.get $k
+          br_table 0 (;@3;) 1 (;@2;) 2 (;@1;)
+        end
+        call $a
+        br 1 (;@1;)
+      end
+      call $b
+    end
+    local.get 1
+    call 1
+  )
+  (func $main (;17;) (type 3) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -97,120 +209,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $classify (;10;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 6
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      block (result i32) ;; label = @2
-        block (result i32) ;; label = @3
-          i32.const 1000
-          local.get 0
-          br_table 0 (;@3;) 1 (;@2;) 2 (;@1;)
-        end
-        call $t1
-        i32.const 1
-        i32.add
-      end
-      call $t2
-      i32.const 10
-      i32.add
-    end
-    local.get 1
-    call 3
-  )
-  (func $clamp (;11;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 5
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        i32.const 100
-        local.get 0
-        i32.const 100
-        i32.gt_s
-        br_if 1 (;@1;)
-        drop
-        call $under
-      end
-      local.get 0
-    end
-    local.get 1
-    call 3
-  )
-  (func $dispatch (;12;) (type 2) (param i32)
-    (local i32)
-    i32.const 7
-    call 0
-    local.set 1
-    block ;; label = @1
-      block ;; label = @2
-        block ;; label = @3
-          local.get 0
-          br_table 0 (;@3;) 1 (;@2;) 2 (;@1;)
-        end
-        call $a
-        br 1 (;@1;)
-      end
-      call $b
-    end
-    local.get 1
-    call 1
-  )
-  (func $under (;13;) (type 0)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $t1 (;14;) (type 0)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $t2 (;15;) (type 0)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $a (;16;) (type 0)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $b (;17;) (type 0)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

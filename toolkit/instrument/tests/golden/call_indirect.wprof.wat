@@ -28,68 +28,38 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
+  (type $unop (;0;) (func (param i32) (result i32)))
   (type (;1;) (func (result i32)))
   (type (;2;) (func (param i32)))
-  (type $unop (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
+  (type (;3;) (func (param i32 i32) (result i32)))
+  (type (;4;) (func (param i64 i32) (result i64)))
+  (type (;5;) (func (param f32 i32) (result f32)))
+  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;7;) (func))
   (import "wprof" "enter" (func (;0;) (type $unop)))
   (import "wprof" "leave" (func (;1;) (type 2)))
   (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "leave_i32" (func (;3;) (type 3)))
+  (import "wprof" "leave_i64" (func (;4;) (type 4)))
+  (import "wprof" "leave_f32" (func (;5;) (type 5)))
+  (import "wprof" "leave_f64" (func (;6;) (type 6)))
   (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_leave" (func (;8;) (type 7)))
   (table (;0;) 4 funcref)
   (export "main" (func $main))
   (elem (;0;) (i32.const 0) func $f0 $f1 $f2 $f1)
-  (func $main (;9;) (type 1) (result i32)
-    (local i32 i32 i32)
-    i32.const 4
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      loop ;; label = @2
-        local.get 1
-        local.get 0
-        call $apply
-        i32.add
-        local.set 1
-        local.get 0
-        i32.const 1
-        i32.add
-        local.set 0
-        local.get 0
-        i32.const 10
-        i32.lt_u
-        br_if 0 (;@2;)
-      end
-      local.get 1
-    end
-    local.get 2
-    call 3
-  )
-  (func $apply (;10;) (type $unop) (param i32) (result i32)
+  (func $f0 (;9;) (type $unop) (param i32) (result i32)
     (local i32)
-    i32.const 3
+    i32.const 0
     call 0
     local.set 1
     block (result i32) ;; label = @1
       local.get 0
-      local.get 0
-      i32.const 4
-      i32.rem_u
-      call_indirect (type $unop)
     end
     local.get 1
     call 3
   )
-  (func $f1 (;11;) (type $unop) (param i32) (result i32)
+  (func $f1 (;10;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 1
     call 0
@@ -102,7 +72,7 @@
     local.get 1
     call 3
   )
-  (func $f2 (;12;) (type $unop) (param i32) (result i32)
+  (func $f2 (;11;) (type $unop) (param i32) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -115,18 +85,45 @@
     local.get 1
     call 3
   )
-  (func $f0 (;13;) (type $unop) (param i32) (result i32)
+  (func $apply (;12;) (type $unop) (param $i i32) (result i32)
     (local i32)
-    i32.const 0
+    i32.const 3
     call 0
     local.set 1
     block (result i32) ;; label = @1
-      local.get 0
+      local.get $i
+      local.get $i
+      i32.const 4
+      i32.rem_u
+      call_indirect (type $unop)
     end
     local.get 1
     call 3
   )
-  (@producers
-    (processed-by "walrus" "0.28.0")
+  (func $main (;13;) (type 1) (result i32)
+    (local $i i32) (local $acc i32) (local i32)
+    i32.const 4
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      loop ;; label = @2
+        local.get $acc
+        local.get $i
+        call $apply
+        i32.add
+        local.set $acc
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        local.get $i
+        i32.const 10
+        i32.lt_u
+        br_if 0 (;@2;)
+      end
+      local.get $acc
+    end
+    local.get 2
+    call 3
   )
 )

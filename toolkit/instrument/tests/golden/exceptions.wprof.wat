@@ -77,26 +77,290 @@
 ;; }
 (module
   (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;1;) (func (param i32)))
+  (type (;2;) (func (param i32) (result i32)))
+  (type (;3;) (func (result i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "enter" (func (;0;) (type 2)))
+  (import "wprof" "leave" (func (;1;) (type 1)))
+  (import "wprof" "current" (func (;2;) (type 3)))
   (import "wprof" "leave_i32" (func (;3;) (type 4)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_enter" (func (;7;) (type 1)))
   (import "wprof" "host_leave" (func (;8;) (type 0)))
   (tag $e (;0;) (type 0))
-  (tag $ev (;1;) (type 2) (param i32))
+  (tag $ev (;1;) (type 1) (param i32))
   (export "main" (func $main))
-  (func $main (;9;) (type 1) (result i32)
+  (func $before (;9;) (type 0)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $skipped (;10;) (type 0)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $ok (;11;) (type 0)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $cleanup (;12;) (type 0)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $after (;13;) (type 2) (param $x i32) (result i32)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $x
+      i32.const 1
+      i32.add
+    end
+    local.get 1
+    call 3
+  )
+  (func $thrower (;14;) (type 0)
+    (local i32)
+    i32.const 5
+    call 0
+    local.set 0
+    block ;; label = @1
+      call $before
+      throw $e
+    end
+    local.get 0
+    call 1
+  )
+  (func $mid (;15;) (type 0)
+    (local i32)
+    i32.const 6
+    call 0
+    local.set 0
+    block ;; label = @1
+      call $thrower
+      call $skipped
+    end
+    local.get 0
+    call 1
+  )
+  (func $catch_all_once (;16;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 7
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        try_table (catch_all 0 (;@2;)) ;; label = @3
+          call $mid
+          call $skipped
+        end
+        i32.const -1
+        br 1 (;@1;)
+      end
+      local.get 1
+      call 1
+      i32.const 10
+    end
+    local.get 0
+    call 3
+  )
+  (func $thrower_v (;17;) (type 1) (param $x i32)
+    (local i32)
+    i32.const 8
+    call 0
+    local.set 1
+    block ;; label = @1
+      local.get $x
+      throw $ev
+    end
+    local.get 1
+    call 1
+  )
+  (func $mid_v (;18;) (type 1) (param $x i32)
+    (local i32)
+    i32.const 9
+    call 0
+    local.set 1
+    block ;; label = @1
+      local.get $x
+      call $thrower_v
+      call $skipped
+    end
+    local.get 1
+    call 1
+  )
+  (func $catch_value (;19;) (type 2) (param $x i32) (result i32)
+    (local i32 i32)
+    i32.const 10
+    call 0
+    local.set 1
+    call 2
+    local.set 2
+    block (result i32) ;; label = @1
+      block (result i32) ;; label = @2
+        try_table (catch $ev 0 (;@2;)) ;; label = @3
+          local.get $x
+          call $mid_v
+        end
+        i32.const -1
+      end
+      local.get 2
+      call 1
+    end
+    local.get 1
+    call 3
+  )
+  (func $catch_loop (;20;) (type 2) (param $n i32) (result i32)
+    (local $caught i32) (local i32 i32)
+    i32.const 11
+    call 0
+    local.set 2
+    call 2
+    local.set 3
+    block (result i32) ;; label = @1
+      loop ;; label = @2
+        block ;; label = @3
+          try_table (catch_all 0 (;@3;)) ;; label = @4
+            call $mid
+          end
+        end
+        local.get 3
+        call 1
+        local.get $caught
+        i32.const 1
+        i32.add
+        local.set $caught
+        local.get $caught
+        local.get $n
+        i32.lt_s
+        br_if 0 (;@2;)
+      end
+      local.get $caught
+    end
+    local.get 2
+    call 3
+  )
+  (func $no_throw (;21;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 12
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        try_table (catch_all 0 (;@2;)) ;; label = @3
+          call $ok
+        end
+        i32.const 100
+        br 1 (;@1;)
+      end
+      local.get 1
+      call 1
+      i32.const -1
+    end
+    local.get 0
+    call 3
+  )
+  (func $self_catch (;22;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 13
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        try_table (catch_all 0 (;@2;)) ;; label = @3
+          throw $e
+        end
+        i32.const -1
+        br 1 (;@1;)
+      end
+      local.get 1
+      call 1
+      i32.const 1000
+    end
+    local.get 0
+    call 3
+  )
+  (func $rethrower (;23;) (type 0)
+    (local i32 i32)
+    i32.const 14
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block ;; label = @1
+      block (result exnref) ;; label = @2
+        try_table (catch_all_ref 0 (;@2;)) ;; label = @3
+          call $thrower
+        end
+        br 1 (;@1;)
+      end
+      local.get 1
+      call 1
+      call $cleanup
+      throw_ref
+    end
+    local.get 0
+    call 1
+  )
+  (func $catch_rethrown (;24;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 15
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        try_table (catch $e 0 (;@2;)) ;; label = @3
+          call $rethrower
+        end
+        i32.const -1
+        br 1 (;@1;)
+      end
+      local.get 1
+      call 1
+      i32.const 500
+    end
+    local.get 0
+    call 3
+  )
+  (func $main (;25;) (type 3) (result i32)
     (local i32)
     i32.const 16
     call 0
@@ -127,272 +391,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $catch_loop (;10;) (type 3) (param i32) (result i32)
-    (local i32 i32 i32)
-    i32.const 11
-    call 0
-    local.set 2
-    call 2
-    local.set 3
-    block (result i32) ;; label = @1
-      loop ;; label = @2
-        block ;; label = @3
-          try_table (catch_all 0 (;@3;)) ;; label = @4
-            call $mid
-          end
-        end
-        local.get 3
-        call 1
-        local.get 1
-        i32.const 1
-        i32.add
-        local.set 1
-        local.get 1
-        local.get 0
-        i32.lt_s
-        br_if 0 (;@2;)
-      end
-      local.get 1
-    end
-    local.get 2
-    call 3
-  )
-  (func $catch_all_once (;11;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 7
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        try_table (catch_all 0 (;@2;)) ;; label = @3
-          call $mid
-          call $skipped
-        end
-        i32.const -1
-        br 1 (;@1;)
-      end
-      local.get 1
-      call 1
-      i32.const 10
-    end
-    local.get 0
-    call 3
-  )
-  (func $no_throw (;12;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 12
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        try_table (catch_all 0 (;@2;)) ;; label = @3
-          call $ok
-        end
-        i32.const 100
-        br 1 (;@1;)
-      end
-      local.get 1
-      call 1
-      i32.const -1
-    end
-    local.get 0
-    call 3
-  )
-  (func $self_catch (;13;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 13
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        try_table (catch_all 0 (;@2;)) ;; label = @3
-          throw $e
-        end
-        i32.const -1
-        br 1 (;@1;)
-      end
-      local.get 1
-      call 1
-      i32.const 1000
-    end
-    local.get 0
-    call 3
-  )
-  (func $rethrower (;14;) (type 0)
-    (local i32 i32)
-    i32.const 14
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block ;; label = @1
-      block (result exnref) ;; label = @2
-        try_table (catch_all_ref 0 (;@2;)) ;; label = @3
-          call $thrower
-        end
-        br 1 (;@1;)
-      end
-      local.get 1
-      call 1
-      call $cleanup
-      throw_ref
-    end
-    local.get 0
-    call 1
-  )
-  (func $catch_rethrown (;15;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 15
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        try_table (catch $e 0 (;@2;)) ;; label = @3
-          call $rethrower
-        end
-        i32.const -1
-        br 1 (;@1;)
-      end
-      local.get 1
-      call 1
-      i32.const 500
-    end
-    local.get 0
-    call 3
-  )
-  (func $catch_value (;16;) (type 3) (param i32) (result i32)
-    (local i32 i32)
-    i32.const 10
-    call 0
-    local.set 1
-    call 2
-    local.set 2
-    block (result i32) ;; label = @1
-      block (result i32) ;; label = @2
-        try_table (catch $ev 0 (;@2;)) ;; label = @3
-          local.get 0
-          call $mid_v
-        end
-        i32.const -1
-      end
-      local.get 2
-      call 1
-    end
-    local.get 1
-    call 3
-  )
-  (func $after (;17;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 1
-      i32.add
-    end
-    local.get 1
-    call 3
-  )
-  (func $mid_v (;18;) (type 2) (param i32)
-    (local i32)
-    i32.const 9
-    call 0
-    local.set 1
-    block ;; label = @1
-      local.get 0
-      call $thrower_v
-      call $skipped
-    end
-    local.get 1
-    call 1
-  )
-  (func $thrower (;19;) (type 0)
-    (local i32)
-    i32.const 5
-    call 0
-    local.set 0
-    block ;; label = @1
-      call $before
-      throw $e
-    end
-    local.get 0
-    call 1
-  )
-  (func $mid (;20;) (type 0)
-    (local i32)
-    i32.const 6
-    call 0
-    local.set 0
-    block ;; label = @1
-      call $thrower
-      call $skipped
-    end
-    local.get 0
-    call 1
-  )
-  (func $thrower_v (;21;) (type 2) (param i32)
-    (local i32)
-    i32.const 8
-    call 0
-    local.set 1
-    block ;; label = @1
-      local.get 0
-      throw $ev
-    end
-    local.get 1
-    call 1
-  )
-  (func $before (;22;) (type 0)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $skipped (;23;) (type 0)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $ok (;24;) (type 0)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $cleanup (;25;) (type 0)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

@@ -36,86 +36,57 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
+  (type (;0;) (func (param i32) (result i32)))
+  (type (;1;) (func (param i32 i32) (result i32)))
+  (type (;2;) (func))
+  (type (;3;) (func (param i32)))
+  (type (;4;) (func (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
+  (import "wprof" "enter" (func (;0;) (type 0)))
+  (import "wprof" "leave" (func (;1;) (type 3)))
+  (import "wprof" "current" (func (;2;) (type 4)))
+  (import "wprof" "leave_i32" (func (;3;) (type 1)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_enter" (func (;7;) (type 3)))
+  (import "wprof" "host_leave" (func (;8;) (type 2)))
   (global $steps (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
-  (func $grid (;9;) (type 3) (param i32) (result i32)
-    (local i32 i32 i32 i32)
-    i32.const 3
+  (func $probe (;9;) (type 0) (param $i i32) (result i32)
+    (local i32)
+    i32.const 0
     call 0
-    local.set 4
+    local.set 1
     block (result i32) ;; label = @1
-      loop ;; label = @2
-        i32.const 0
-        local.set 2
-        loop ;; label = @3
-          local.get 3
-          local.get 1
-          local.get 2
-          call $cell
-          i32.add
-          local.set 3
-          local.get 3
-          local.get 3
-          local.get 0
-          i32.ge_s
-          br_if 2 (;@1;)
-          drop
-          local.get 2
-          i32.const 1
-          i32.add
-          local.set 2
-          local.get 2
-          i32.const 3
-          i32.lt_s
-          br_if 0 (;@3;)
-        end
-        local.get 1
-        i32.const 1
-        i32.add
-        local.set 1
-        br 0 (;@2;)
-      end
-      unreachable
+      local.get $i
+      local.get $i
+      i32.mul
     end
-    local.get 4
+    local.get 1
     call 3
   )
-  (func $find (;10;) (type 3) (param i32) (result i32)
-    (local i32 i32)
+  (func $find (;10;) (type 0) (param $n i32) (result i32)
+    (local $i i32) (local i32)
     i32.const 1
     call 0
     local.set 2
     block (result i32) ;; label = @1
       block ;; label = @2
         loop ;; label = @3
-          local.get 1
-          local.get 1
+          local.get $i
+          local.get $i
           call $probe
-          local.get 0
+          local.get $n
           i32.ge_s
           br_if 2 (;@1;)
           drop
-          local.get 1
+          local.get $i
           i32.const 1
           i32.add
-          local.set 1
+          local.set $i
           br 0 (;@3;)
         end
       end
@@ -124,7 +95,101 @@
     local.get 2
     call 3
   )
-  (func $main (;11;) (type 1) (result i32)
+  (func $cell (;11;) (type 1) (param $i i32) (param $j i32) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $i
+      i32.const 3
+      i32.mul
+      local.get $j
+      i32.add
+      i32.const 1
+      i32.add
+    end
+    local.get 2
+    call 3
+  )
+  (func $grid (;12;) (type 0) (param $limit i32) (result i32)
+    (local $i i32) (local $j i32) (local $acc i32) (local i32)
+    i32.const 3
+    call 0
+    local.set 4
+    block (result i32) ;; label = @1
+      loop ;; label = @2
+        i32.const 0
+        local.set $j
+        loop ;; label = @3
+          local.get $acc
+          local.get $i
+          local.get $j
+          call $cell
+          i32.add
+          local.set $acc
+          local.get $acc
+          local.get $acc
+          local.get $limit
+          i32.ge_s
+          br_if 2 (;@1;)
+          drop
+          local.get $j
+          i32.const 1
+          i32.add
+          local.set $j
+          local.get $j
+          i32.const 3
+          i32.lt_s
+          br_if 0 (;@3;)
+        end
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        br 0 (;@2;)
+      end
+      unreachable
+    end
+    local.get 4
+    call 3
+  )
+  (func $step (;13;) (type 2)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 0
+    block ;; label = @1
+      global.get $steps
+      i32.const 1
+      i32.add
+      global.set $steps
+    end
+    local.get 0
+    call 1
+  )
+  (func $spin (;14;) (type 3) (param $n i32)
+    (local $i i32) (local i32)
+    i32.const 5
+    call 0
+    local.set 2
+    block ;; label = @1
+      loop ;; label = @2
+        call $step
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        local.get $i
+        local.get $n
+        i32.ge_s
+        br_table 0 (;@2;) 1 (;@1;)
+      end
+    end
+    local.get 2
+    call 1
+  )
+  (func $main (;15;) (type 4) (result i32)
     (local i32)
     i32.const 6
     call 0
@@ -148,73 +213,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $spin (;12;) (type 2) (param i32)
-    (local i32 i32)
-    i32.const 5
-    call 0
-    local.set 2
-    block ;; label = @1
-      loop ;; label = @2
-        call $step
-        local.get 1
-        i32.const 1
-        i32.add
-        local.set 1
-        local.get 1
-        local.get 0
-        i32.ge_s
-        br_table 0 (;@2;) 1 (;@1;)
-      end
-    end
-    local.get 2
-    call 1
-  )
-  (func $cell (;13;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 3
-      i32.mul
-      local.get 1
-      i32.add
-      i32.const 1
-      i32.add
-    end
-    local.get 2
-    call 3
-  )
-  (func $step (;14;) (type 0)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 0
-    block ;; label = @1
-      global.get $steps
-      i32.const 1
-      i32.add
-      global.set $steps
-    end
-    local.get 0
-    call 1
-  )
-  (func $probe (;15;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 0
-      i32.mul
-    end
-    local.get 1
-    call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

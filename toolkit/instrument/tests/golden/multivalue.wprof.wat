@@ -36,149 +36,59 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (result i32 i32)))
+  (type (;0;) (func (param i32) (result i32 i64 f64)))
+  (type (;1;) (func (param i32 i32) (result i32 i32)))
+  (type (;2;) (func (param i32) (result i32 i64)))
   (type (;3;) (func (result i32 i64)))
-  (type (;4;) (func (result i32 i64 f64)))
-  (type (;5;) (func (param i32)))
-  (type (;6;) (func (param i32) (result i32)))
-  (type (;7;) (func (param i32) (result i32 i64)))
-  (type (;8;) (func (param i32) (result i32 i64 f64)))
-  (type (;9;) (func (param i32 i32) (result i32)))
-  (type (;10;) (func (param i32 i32) (result i32 i32)))
-  (type (;11;) (func (param i64 i32) (result i64)))
-  (type (;12;) (func (param f32 i32) (result f32)))
-  (type (;13;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 6)))
-  (import "wprof" "leave" (func (;1;) (type 5)))
-  (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 9)))
-  (import "wprof" "leave_i64" (func (;4;) (type 11)))
-  (import "wprof" "leave_f32" (func (;5;) (type 12)))
-  (import "wprof" "leave_f64" (func (;6;) (type 13)))
-  (import "wprof" "host_enter" (func (;7;) (type 5)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (type (;4;) (func (result i32)))
+  (type (;5;) (func (result i32 i32)))
+  (type (;6;) (func (param i32 i32) (result i32)))
+  (type (;7;) (func (result i32 i64 f64)))
+  (type (;8;) (func (param i32) (result i32)))
+  (type (;9;) (func (param i32)))
+  (type (;10;) (func (param i64 i32) (result i64)))
+  (type (;11;) (func (param f32 i32) (result f32)))
+  (type (;12;) (func (param f64 i32) (result f64)))
+  (type (;13;) (func))
+  (import "wprof" "enter" (func (;0;) (type 8)))
+  (import "wprof" "leave" (func (;1;) (type 9)))
+  (import "wprof" "current" (func (;2;) (type 4)))
+  (import "wprof" "leave_i32" (func (;3;) (type 6)))
+  (import "wprof" "leave_i64" (func (;4;) (type 10)))
+  (import "wprof" "leave_f32" (func (;5;) (type 11)))
+  (import "wprof" "leave_f64" (func (;6;) (type 12)))
+  (import "wprof" "host_enter" (func (;7;) (type 9)))
+  (import "wprof" "host_leave" (func (;8;) (type 13)))
   (export "main" (func $main))
-  (func $main (;9;) (type 4) (result i32 i64 f64)
-    (local i32 i32 i32 i64 i64 f64 f64)
-    i32.const 6
+  (func $triple (;9;) (type 0) (param $x i32) (result i32 i64 f64)
+    (local i32)
+    i32.const 0
     call 0
-    local.set 2
-    block (type 4) (result i32 i64 f64) ;; label = @1
-      i32.const 10
-      call $triple
-      local.set 6
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      local.get 5
-      local.get 6
-      f64.add
-      local.set 5
-      i32.const 0
-      call $triple
-      local.set 6
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      local.get 5
-      local.get 6
-      f64.add
-      local.set 5
-      i32.const 3
-      call $triple_ret
-      local.set 6
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      local.get 5
-      local.get 6
-      f64.add
-      local.set 5
-      i32.const 5
-      call $triple_br
-      local.set 6
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      local.get 5
-      local.get 6
-      f64.add
-      local.set 5
-      i32.const 1
-      call $pick
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      i32.const 0
-      call $pick
-      local.set 4
-      local.set 1
-      local.get 0
-      local.get 1
-      i32.add
-      local.set 0
-      local.get 3
-      local.get 4
-      i64.add
-      local.set 3
-      local.get 0
-      call $blocks
-      i32.add
-      local.set 0
-      local.get 0
-      local.get 3
-      local.get 5
+    local.set 1
+    block (type 7) (result i32 i64 f64) ;; label = @1
+      local.get $x
+      local.get $x
+      i64.extend_i32_s
+      i64.const 1000
+      i64.mul
+      local.get $x
+      f64.convert_i32_s
+      f64.const 0x1p+2 (;=4;)
+      f64.div
     end
-    local.get 2
+    local.get 1
     call 1
   )
-  (func $triple_ret (;10;) (type 8) (param i32) (result i32 i64 f64)
+  (func $triple_ret (;10;) (type 0) (param $x i32) (result i32 i64 f64)
     (local i32)
     i32.const 1
     call 0
     local.set 1
-    block (type 4) (result i32 i64 f64) ;; label = @1
+    block (type 7) (result i32 i64 f64) ;; label = @1
       block ;; label = @2
         loop ;; label = @3
           i32.const 12345
-          local.get 0
+          local.get $x
           i32.const 1
           i32.add
           i64.const -5
@@ -191,33 +101,14 @@
     local.get 1
     call 1
   )
-  (func $triple (;11;) (type 8) (param i32) (result i32 i64 f64)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 1
-    block (type 4) (result i32 i64 f64) ;; label = @1
-      local.get 0
-      local.get 0
-      i64.extend_i32_s
-      i64.const 1000
-      i64.mul
-      local.get 0
-      f64.convert_i32_s
-      f64.const 0x1p+2 (;=4;)
-      f64.div
-    end
-    local.get 1
-    call 1
-  )
-  (func $triple_br (;12;) (type 8) (param i32) (result i32 i64 f64)
+  (func $triple_br (;11;) (type 0) (param $x i32) (result i32 i64 f64)
     (local i32)
     i32.const 2
     call 0
     local.set 1
-    block (type 4) (result i32 i64 f64) ;; label = @1
+    block (type 7) (result i32 i64 f64) ;; label = @1
       block ;; label = @2
-        local.get 0
+        local.get $x
         i64.const 7
         f64.const 0x1p-1 (;=0.5;)
         br 1 (;@1;)
@@ -227,13 +118,25 @@
     local.get 1
     call 1
   )
-  (func $pick (;13;) (type 7) (param i32) (result i32 i64)
+  (func $swap (;12;) (type 1) (param $a i32) (param $b i32) (result i32 i32)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 2
+    block (type 5) (result i32 i32) ;; label = @1
+      local.get $b
+      local.get $a
+    end
+    local.get 2
+    call 1
+  )
+  (func $pick (;13;) (type 2) (param $c i32) (result i32 i64)
     (local i32)
     i32.const 4
     call 0
     local.set 1
     block (type 3) (result i32 i64) ;; label = @1
-      local.get 0
+      local.get $c
       if (type 3) (result i32 i64) ;; label = @2
         i32.const 1
         i64.const 10
@@ -245,37 +148,131 @@
     local.get 1
     call 1
   )
-  (func $blocks (;14;) (type 1) (result i32)
+  (func $blocks (;14;) (type 4) (result i32)
     (local i32)
     i32.const 5
     call 0
     local.set 0
     block (result i32) ;; label = @1
-      block (type 2) (result i32 i32) ;; label = @2
+      block (type 5) (result i32 i32) ;; label = @2
         i32.const 3
         i32.const 4
       end
       call $swap
-      block (type 9) (param i32 i32) (result i32) ;; label = @2
+      block (type 6) (param i32 i32) (result i32) ;; label = @2
         i32.sub
       end
     end
     local.get 0
     call 3
   )
-  (func $swap (;15;) (type 10) (param i32 i32) (result i32 i32)
-    (local i32)
-    i32.const 3
+  (func $main (;15;) (type 7) (result i32 i64 f64)
+    (local $i i32) (local $l i64) (local $f f64) (local $ti i32) (local $tl i64) (local $tf f64) (local i32)
+    i32.const 6
     call 0
-    local.set 2
-    block (type 2) (result i32 i32) ;; label = @1
-      local.get 1
-      local.get 0
+    local.set 6
+    block (type 7) (result i32 i64 f64) ;; label = @1
+      i32.const 10
+      call $triple
+      local.set $tf
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      local.get $f
+      local.get $tf
+      f64.add
+      local.set $f
+      i32.const 0
+      call $triple
+      local.set $tf
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      local.get $f
+      local.get $tf
+      f64.add
+      local.set $f
+      i32.const 3
+      call $triple_ret
+      local.set $tf
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      local.get $f
+      local.get $tf
+      f64.add
+      local.set $f
+      i32.const 5
+      call $triple_br
+      local.set $tf
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      local.get $f
+      local.get $tf
+      f64.add
+      local.set $f
+      i32.const 1
+      call $pick
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      i32.const 0
+      call $pick
+      local.set $tl
+      local.set $ti
+      local.get $i
+      local.get $ti
+      i32.add
+      local.set $i
+      local.get $l
+      local.get $tl
+      i64.add
+      local.set $l
+      local.get $i
+      call $blocks
+      i32.add
+      local.set $i
+      local.get $i
+      local.get $l
+      local.get $f
     end
-    local.get 2
+    local.get 6
     call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

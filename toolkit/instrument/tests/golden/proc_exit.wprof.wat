@@ -24,28 +24,67 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;0;) (func (param i32)))
+  (type (;1;) (func (param i32) (result i32)))
+  (type (;2;) (func))
+  (type (;3;) (func (result i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (;0;) (type 2)))
-  (import "wprof" "enter" (func (;1;) (type 3)))
-  (import "wprof" "leave" (func (;2;) (type 2)))
-  (import "wprof" "current" (func (;3;) (type 1)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (;0;) (type 0)))
+  (import "wprof" "enter" (func (;1;) (type 1)))
+  (import "wprof" "leave" (func (;2;) (type 0)))
+  (import "wprof" "current" (func (;3;) (type 3)))
   (import "wprof" "leave_i32" (func (;4;) (type 4)))
   (import "wprof" "leave_i64" (func (;5;) (type 5)))
   (import "wprof" "leave_f32" (func (;6;) (type 6)))
   (import "wprof" "leave_f64" (func (;7;) (type 7)))
-  (import "wprof" "host_enter" (func (;8;) (type 2)))
-  (import "wprof" "host_leave" (func (;9;) (type 0)))
+  (import "wprof" "host_enter" (func (;8;) (type 0)))
+  (import "wprof" "host_leave" (func (;9;) (type 2)))
   (memory (;0;) 1)
   (export "memory" (memory 0))
   (export "main" (func $main))
-  (func $main (;10;) (type 1) (result i32)
+  (func $work (;10;) (type 1) (param $x i32) (result i32)
+    (local i32)
+    i32.const 0
+    call 1
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $x
+      i32.const 2
+      i32.mul
+    end
+    local.get 1
+    call 4
+  )
+  (func $quit (;11;) (type 0) (param $code i32)
+    (local i32)
+    i32.const 1
+    call 1
+    local.set 1
+    block ;; label = @1
+      local.get $code
+      i32.const 0
+      call 8
+      call $proc_exit
+      call 9
+      unreachable
+    end
+    local.get 1
+    call 2
+  )
+  (func $after (;12;) (type 2)
+    (local i32)
+    i32.const 2
+    call 1
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 2
+  )
+  (func $main (;13;) (type 3) (result i32)
     (local i32)
     i32.const 3
     call 1
@@ -64,47 +103,5 @@
     end
     local.get 0
     call 4
-  )
-  (func $quit (;11;) (type 2) (param i32)
-    (local i32)
-    i32.const 1
-    call 1
-    local.set 1
-    block ;; label = @1
-      local.get 0
-      i32.const 0
-      call 8
-      call $proc_exit
-      call 9
-      unreachable
-    end
-    local.get 1
-    call 2
-  )
-  (func $work (;12;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 1
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 2
-      i32.mul
-    end
-    local.get 1
-    call 4
-  )
-  (func $after (;13;) (type 0)
-    (local i32)
-    i32.const 2
-    call 1
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 2
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

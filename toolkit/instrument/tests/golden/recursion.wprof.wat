@@ -44,41 +44,64 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
+  (type (;0;) (func (param i32) (result i32)))
   (type (;1;) (func (result i32)))
   (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
+  (type (;3;) (func (param i32 i32) (result i32)))
+  (type (;4;) (func (param i64 i32) (result i64)))
+  (type (;5;) (func (param f32 i32) (result f32)))
+  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;7;) (func))
+  (import "wprof" "enter" (func (;0;) (type 0)))
   (import "wprof" "leave" (func (;1;) (type 2)))
   (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "leave_i32" (func (;3;) (type 3)))
+  (import "wprof" "leave_i64" (func (;4;) (type 4)))
+  (import "wprof" "leave_f32" (func (;5;) (type 5)))
+  (import "wprof" "leave_f64" (func (;6;) (type 6)))
   (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_leave" (func (;8;) (type 7)))
   (export "main" (func $main))
-  (func $fib (;9;) (type 3) (param i32) (result i32)
+  (func $fact (;9;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.const 1
+      i32.le_s
+      if (result i32) ;; label = @2
+        i32.const 1
+      else
+        local.get $n
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $fact
+        i32.mul
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $fib (;10;) (type 0) (param $n i32) (result i32)
     (local i32)
     i32.const 1
     call 0
     local.set 1
     block (result i32) ;; label = @1
-      local.get 0
+      local.get $n
       i32.const 2
       i32.lt_s
       if (result i32) ;; label = @2
-        local.get 0
+        local.get $n
       else
-        local.get 0
+        local.get $n
         i32.const 1
         i32.sub
         call $fib
-        local.get 0
+        local.get $n
         i32.const 2
         i32.sub
         call $fib
@@ -88,7 +111,135 @@
     local.get 1
     call 3
   )
-  (func $main (;10;) (type 1) (result i32)
+  (func $is_even (;11;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 1
+      else
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $is_odd
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $is_odd (;12;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 0
+      else
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $is_even
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $ra (;13;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 0
+      else
+        i32.const 1
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $rb
+        i32.add
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $rb (;14;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 5
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 0
+      else
+        i32.const 1
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $rc
+        i32.add
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $rc (;15;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 6
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 0
+      else
+        i32.const 1
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $ra
+        i32.add
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $deep (;16;) (type 0) (param $n i32) (result i32)
+    (local i32)
+    i32.const 7
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        i32.const 0
+      else
+        i32.const 1
+        local.get $n
+        i32.const 1
+        i32.sub
+        call $deep
+        i32.add
+      end
+    end
+    local.get 1
+    call 3
+  )
+  (func $main (;17;) (type 1) (result i32)
     (local i32)
     i32.const 8
     call 0
@@ -111,159 +262,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $fact (;11;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 1
-      i32.le_s
-      if (result i32) ;; label = @2
-        i32.const 1
-      else
-        local.get 0
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $fact
-        i32.mul
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $ra (;12;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 0
-      else
-        i32.const 1
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $rb
-        i32.add
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $rb (;13;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 5
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 0
-      else
-        i32.const 1
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $rc
-        i32.add
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $rc (;14;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 6
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 0
-      else
-        i32.const 1
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $ra
-        i32.add
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $deep (;15;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 7
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 0
-      else
-        i32.const 1
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $deep
-        i32.add
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $is_even (;16;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 1
-      else
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $is_odd
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (func $is_odd (;17;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        i32.const 0
-      else
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $is_even
-      end
-    end
-    local.get 1
-    call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

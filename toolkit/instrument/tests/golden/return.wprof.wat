@@ -41,24 +41,145 @@
 ;; }
 (module
   (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;1;) (func (param i32) (result i32)))
+  (type (;2;) (func (result i32)))
+  (type (;3;) (func (param i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "enter" (func (;0;) (type 1)))
+  (import "wprof" "leave" (func (;1;) (type 3)))
+  (import "wprof" "current" (func (;2;) (type 2)))
   (import "wprof" "leave_i32" (func (;3;) (type 4)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (import "wprof" "host_enter" (func (;7;) (type 3)))
   (import "wprof" "host_leave" (func (;8;) (type 0)))
   (export "main" (func $main))
-  (func $main (;9;) (type 1) (result i32)
+  (func $tick (;9;) (type 0)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $mark (;10;) (type 0)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $ret_top (;11;) (type 1) (param $x i32) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $x
+      i32.const 2
+      i32.mul
+      br 0 (;@1;)
+      unreachable
+    end
+    local.get 1
+    call 3
+  )
+  (func $ret_block (;12;) (type 1) (param $x i32) (result i32)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        block ;; label = @3
+          block ;; label = @4
+            i32.const 111
+            i32.const 222
+            local.get $x
+            br 3 (;@1;)
+          end
+        end
+      end
+      i32.const -1
+    end
+    local.get 1
+    call 3
+  )
+  (func $ret_loop (;13;) (type 1) (param $n i32) (result i32)
+    (local $i i32) (local i32)
+    i32.const 4
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      loop ;; label = @2
+        call $tick
+        local.get $i
+        local.get $n
+        i32.eq
+        if ;; label = @3
+          i32.const 999
+          local.get $i
+          i32.const 10
+          i32.mul
+          br 2 (;@1;)
+        end
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        br 0 (;@2;)
+      end
+      unreachable
+    end
+    local.get 2
+    call 3
+  )
+  (func $ret_if (;14;) (type 1) (param $c i32) (result i32)
+    (local i32)
+    i32.const 5
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $c
+      if ;; label = @2
+        i32.const 100
+        br 1 (;@1;)
+      else
+        i32.const 200
+        br 1 (;@1;)
+      end
+      unreachable
+    end
+    local.get 1
+    call 3
+  )
+  (func $ret_void (;15;) (type 0)
+    (local i32)
+    i32.const 6
+    call 0
+    local.set 0
+    block ;; label = @1
+      block ;; label = @2
+        loop ;; label = @3
+          call $mark
+          br 2 (;@1;)
+        end
+      end
+      call $mark
+    end
+    local.get 0
+    call 1
+  )
+  (func $main (;16;) (type 2) (result i32)
     (local i32)
     i32.const 7
     call 0
@@ -85,129 +206,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $ret_loop (;10;) (type 3) (param i32) (result i32)
-    (local i32 i32)
-    i32.const 4
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      loop ;; label = @2
-        call $tick
-        local.get 1
-        local.get 0
-        i32.eq
-        if ;; label = @3
-          i32.const 999
-          local.get 1
-          i32.const 10
-          i32.mul
-          br 2 (;@1;)
-        else
-        end
-        local.get 1
-        i32.const 1
-        i32.add
-        local.set 1
-        br 0 (;@2;)
-      end
-      unreachable
-    end
-    local.get 2
-    call 3
-  )
-  (func $ret_block (;11;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        block ;; label = @3
-          block ;; label = @4
-            i32.const 111
-            i32.const 222
-            local.get 0
-            br 3 (;@1;)
-          end
-        end
-      end
-      i32.const -1
-    end
-    local.get 1
-    call 3
-  )
-  (func $ret_if (;12;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 5
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      if ;; label = @2
-        i32.const 100
-        br 1 (;@1;)
-      else
-        i32.const 200
-        br 1 (;@1;)
-      end
-      unreachable
-    end
-    local.get 1
-    call 3
-  )
-  (func $ret_void (;13;) (type 0)
-    (local i32)
-    i32.const 6
-    call 0
-    local.set 0
-    block ;; label = @1
-      block ;; label = @2
-        loop ;; label = @3
-          call $mark
-          br 2 (;@1;)
-        end
-      end
-      call $mark
-    end
-    local.get 0
-    call 1
-  )
-  (func $ret_top (;14;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 2
-      i32.mul
-      br 0 (;@1;)
-    end
-    local.get 1
-    call 3
-  )
-  (func $tick (;15;) (type 0)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (func $mark (;16;) (type 0)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

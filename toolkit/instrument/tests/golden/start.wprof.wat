@@ -24,41 +24,41 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
+  (type (;0;) (func (param i32)))
+  (type (;1;) (func))
+  (type (;2;) (func (result i32)))
   (type (;3;) (func (param i32) (result i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
   (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "leave" (func (;1;) (type 0)))
+  (import "wprof" "current" (func (;2;) (type 2)))
   (import "wprof" "leave_i32" (func (;3;) (type 4)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_enter" (func (;7;) (type 0)))
+  (import "wprof" "host_leave" (func (;8;) (type 1)))
   (global $g (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
   (start $init)
-  (func $setup (;9;) (type 2) (param i32)
+  (func $setup (;9;) (type 0) (param $x i32)
     (local i32)
     i32.const 0
     call 0
     local.set 1
     block ;; label = @1
       global.get $g
-      local.get 0
+      local.get $x
       i32.add
       global.set $g
     end
     local.get 1
     call 1
   )
-  (func $init (;10;) (type 0)
+  (func $init (;10;) (type 1)
     (local i32)
     i32.const 1
     call 0
@@ -72,7 +72,7 @@
     local.get 0
     call 1
   )
-  (func $get (;11;) (type 1) (result i32)
+  (func $get (;11;) (type 2) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -83,7 +83,7 @@
     local.get 0
     call 3
   )
-  (func $main (;12;) (type 1) (result i32)
+  (func $main (;12;) (type 2) (result i32)
     (local i32)
     i32.const 3
     call 0
@@ -93,8 +93,5 @@
     end
     local.get 0
     call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

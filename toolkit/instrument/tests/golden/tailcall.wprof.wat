@@ -48,27 +48,195 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type $unop (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
+  (type $unop (;0;) (func (param i32) (result i32)))
+  (type (;1;) (func (param i32 i32) (result i32)))
+  (type (;2;) (func (result i32)))
+  (type (;3;) (func (param i32)))
+  (type (;4;) (func (param i64 i32) (result i64)))
+  (type (;5;) (func (param f32 i32) (result f32)))
+  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;7;) (func))
   (import "wprof" "enter" (func (;0;) (type $unop)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "leave" (func (;1;) (type 3)))
+  (import "wprof" "current" (func (;2;) (type 2)))
+  (import "wprof" "leave_i32" (func (;3;) (type 1)))
+  (import "wprof" "leave_i64" (func (;4;) (type 4)))
+  (import "wprof" "leave_f32" (func (;5;) (type 5)))
+  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (import "wprof" "host_enter" (func (;7;) (type 3)))
+  (import "wprof" "host_leave" (func (;8;) (type 7)))
   (table (;0;) 4 funcref)
   (export "main" (func $main))
   (elem (;0;) (i32.const 0) func $sq $neg $add3 $spin_ind)
-  (func $main (;9;) (type 1) (result i32)
+  (func $countdown (;9;) (type $unop) (param $n i32) (result i32)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if ;; label = @2
+        i32.const 100
+        br 1 (;@1;)
+      end
+      local.get $n
+      i32.const 1
+      i32.sub
+      local.get 1
+      call 1
+      return_call $countdown
+    end
+    local.get 1
+    call 3
+  )
+  (func $sum_acc (;10;) (type 1) (param $n i32) (param $acc i32) (result i32)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if (result i32) ;; label = @2
+        local.get $acc
+      else
+        local.get $n
+        i32.const 1
+        i32.sub
+        local.get $acc
+        local.get $n
+        i32.add
+        local.get 2
+        call 1
+        return_call $sum_acc
+      end
+    end
+    local.get 2
+    call 3
+  )
+  (func $ping (;11;) (type $unop) (param $n i32) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if ;; label = @2
+        i32.const 1
+        br 1 (;@1;)
+      end
+      local.get $n
+      i32.const 1
+      i32.sub
+      local.get 1
+      call 1
+      return_call $pong
+    end
+    local.get 1
+    call 3
+  )
+  (func $pong (;12;) (type $unop) (param $n i32) (result i32)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $n
+      i32.eqz
+      if ;; label = @2
+        i32.const 2
+        br 1 (;@1;)
+      end
+      local.get $n
+      i32.const 1
+      i32.sub
+      local.get 1
+      call 1
+      return_call $ping
+    end
+    local.get 1
+    call 3
+  )
+  (func $sq (;13;) (type $unop) (param i32) (result i32)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get 0
+      local.get 0
+      i32.mul
+    end
+    local.get 1
+    call 3
+  )
+  (func $neg (;14;) (type $unop) (param i32) (result i32)
+    (local i32)
+    i32.const 5
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      i32.const 0
+      local.get 0
+      i32.sub
+    end
+    local.get 1
+    call 3
+  )
+  (func $add3 (;15;) (type $unop) (param i32) (result i32)
+    (local i32)
+    i32.const 6
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get 0
+      i32.const 3
+      i32.add
+    end
+    local.get 1
+    call 3
+  )
+  (func $spin_ind (;16;) (type $unop) (param i32) (result i32)
+    (local i32)
+    i32.const 7
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get 0
+      i32.eqz
+      if ;; label = @2
+        i32.const 77
+        br 1 (;@1;)
+      end
+      local.get 0
+      i32.const 1
+      i32.sub
+      i32.const 3
+      local.get 1
+      call 1
+      return_call_indirect (type $unop)
+    end
+    local.get 1
+    call 3
+  )
+  (func $dispatch (;17;) (type 1) (param $k i32) (param $x i32) (result i32)
+    (local i32)
+    i32.const 8
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $x
+      local.get $k
+      local.get 2
+      call 1
+      return_call_indirect (type $unop)
+    end
+    local.get 2
+    call 3
+  )
+  (func $main (;18;) (type 2) (result i32)
     (local i32)
     i32.const 9
     call 0
@@ -105,180 +273,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $sum_acc (;10;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if (result i32) ;; label = @2
-        local.get 1
-      else
-        local.get 0
-        i32.const 1
-        i32.sub
-        local.get 1
-        local.get 0
-        i32.add
-        local.get 2
-        call 1
-        return_call $sum_acc
-      end
-    end
-    local.get 2
-    call 3
-  )
-  (func $spin_ind (;11;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 7
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if ;; label = @2
-        i32.const 77
-        br 1 (;@1;)
-      else
-      end
-      local.get 0
-      i32.const 1
-      i32.sub
-      i32.const 3
-      local.get 1
-      call 1
-      return_call_indirect (type $unop)
-    end
-    local.get 1
-    call 3
-  )
-  (func $countdown (;12;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if ;; label = @2
-        i32.const 100
-        br 1 (;@1;)
-      else
-      end
-      local.get 0
-      i32.const 1
-      i32.sub
-      local.get 1
-      call 1
-      return_call $countdown
-    end
-    local.get 1
-    call 3
-  )
-  (func $ping (;13;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if ;; label = @2
-        i32.const 1
-        br 1 (;@1;)
-      else
-      end
-      local.get 0
-      i32.const 1
-      i32.sub
-      local.get 1
-      call 1
-      return_call $pong
-    end
-    local.get 1
-    call 3
-  )
-  (func $pong (;14;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.eqz
-      if ;; label = @2
-        i32.const 2
-        br 1 (;@1;)
-      else
-      end
-      local.get 0
-      i32.const 1
-      i32.sub
-      local.get 1
-      call 1
-      return_call $ping
-    end
-    local.get 1
-    call 3
-  )
-  (func $dispatch (;15;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 8
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 1
-      local.get 0
-      local.get 2
-      call 1
-      return_call_indirect (type $unop)
-    end
-    local.get 2
-    call 3
-  )
-  (func $sq (;16;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 0
-      i32.mul
-    end
-    local.get 1
-    call 3
-  )
-  (func $neg (;17;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 5
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      i32.const 0
-      local.get 0
-      i32.sub
-    end
-    local.get 1
-    call 3
-  )
-  (func $add3 (;18;) (type $unop) (param i32) (result i32)
-    (local i32)
-    i32.const 6
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      i32.const 3
-      i32.add
-    end
-    local.get 1
-    call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

@@ -32,25 +32,94 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
+  (type (;0;) (func (param i32 i32) (result i32)))
   (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
+  (type (;2;) (func (param i32) (result i32)))
+  (type (;3;) (func (param i32)))
+  (type (;4;) (func (param i64 i32) (result i64)))
+  (type (;5;) (func (param f32 i32) (result f32)))
+  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;7;) (func))
+  (import "wprof" "enter" (func (;0;) (type 2)))
+  (import "wprof" "leave" (func (;1;) (type 3)))
   (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "leave_i32" (func (;3;) (type 0)))
+  (import "wprof" "leave_i64" (func (;4;) (type 4)))
+  (import "wprof" "leave_f32" (func (;5;) (type 5)))
+  (import "wprof" "leave_f64" (func (;6;) (type 6)))
+  (import "wprof" "host_enter" (func (;7;) (type 3)))
+  (import "wprof" "host_leave" (func (;8;) (type 7)))
   (export "main" (func $main))
-  (func $main (;9;) (type 1) (result i32)
+  (func $div (;9;) (type 0) (param $a i32) (param $b i32) (result i32)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $a
+      local.get $b
+      i32.div_s
+    end
+    local.get 2
+    call 3
+  )
+  (func $l3 (;10;) (type 0) (param $a i32) (param $b i32) (result i32)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $a
+      local.get $b
+      call $div
+      i32.const 1
+      i32.add
+    end
+    local.get 2
+    call 3
+  )
+  (func $l2 (;11;) (type 0) (param $a i32) (param $b i32) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $a
+      local.get $b
+      call $l3
+      i32.const 1
+      i32.add
+    end
+    local.get 2
+    call 3
+  )
+  (func $l1 (;12;) (type 0) (param $a i32) (param $b i32) (result i32)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 2
+    block (result i32) ;; label = @1
+      local.get $a
+      local.get $b
+      call $l2
+      i32.const 1
+      i32.add
+    end
+    local.get 2
+    call 3
+  )
+  (func $never (;13;) (type 1) (result i32)
+    (local i32)
+    i32.const 4
+    call 0
+    local.set 0
+    block (result i32) ;; label = @1
+      i32.const 0
+    end
+    local.get 0
+    call 3
+  )
+  (func $main (;14;) (type 1) (result i32)
     (local i32)
     i32.const 5
     call 0
@@ -72,77 +141,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $l3 (;10;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 1
-      call $div
-      i32.const 1
-      i32.add
-    end
-    local.get 2
-    call 3
-  )
-  (func $l2 (;11;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 1
-      call $l3
-      i32.const 1
-      i32.add
-    end
-    local.get 2
-    call 3
-  )
-  (func $l1 (;12;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 1
-      call $l2
-      i32.const 1
-      i32.add
-    end
-    local.get 2
-    call 3
-  )
-  (func $div (;13;) (type 4) (param i32 i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 2
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 1
-      i32.div_s
-    end
-    local.get 2
-    call 3
-  )
-  (func $never (;14;) (type 1) (result i32)
-    (local i32)
-    i32.const 4
-    call 0
-    local.set 0
-    block (result i32) ;; label = @1
-      i32.const 0
-    end
-    local.get 0
-    call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

@@ -20,27 +20,50 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type $nullary (;1;) (func (result i32)))
+  (type $nullary (;0;) (func (result i32)))
+  (type (;1;) (func (param i32) (result i32)))
   (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
+  (type (;3;) (func (param i32 i32) (result i32)))
+  (type (;4;) (func (param i64 i32) (result i64)))
+  (type (;5;) (func (param f32 i32) (result f32)))
+  (type (;6;) (func (param f64 i32) (result f64)))
+  (type (;7;) (func))
+  (import "wprof" "enter" (func (;0;) (type 1)))
   (import "wprof" "leave" (func (;1;) (type 2)))
   (import "wprof" "current" (func (;2;) (type $nullary)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
+  (import "wprof" "leave_i32" (func (;3;) (type 3)))
+  (import "wprof" "leave_i64" (func (;4;) (type 4)))
+  (import "wprof" "leave_f32" (func (;5;) (type 5)))
+  (import "wprof" "leave_f64" (func (;6;) (type 6)))
   (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_leave" (func (;8;) (type 7)))
   (table (;0;) 2 funcref)
   (export "main" (func $main))
   (elem (;0;) (i32.const 0) func $target)
-  (func $main (;9;) (type $nullary) (result i32)
+  (func $target (;9;) (type $nullary) (result i32)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 0
+    block (result i32) ;; label = @1
+      i32.const 21
+    end
+    local.get 0
+    call 3
+  )
+  (func $via (;10;) (type 1) (param $slot i32) (result i32)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $slot
+      call_indirect (type $nullary)
+    end
+    local.get 1
+    call 3
+  )
+  (func $main (;11;) (type $nullary) (result i32)
     (local i32)
     i32.const 2
     call 0
@@ -57,31 +80,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $via (;10;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      call_indirect (type $nullary)
-    end
-    local.get 1
-    call 3
-  )
-  (func $target (;11;) (type $nullary) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 0
-    block (result i32) ;; label = @1
-      i32.const 21
-    end
-    local.get 0
-    call 3
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

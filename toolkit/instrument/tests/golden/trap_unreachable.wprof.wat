@@ -28,26 +28,75 @@
 ;;   ]
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;0;) (func (param i32) (result i32)))
+  (type (;1;) (func (param i32)))
+  (type (;2;) (func (result i32)))
+  (type (;3;) (func))
   (type (;4;) (func (param i32 i32) (result i32)))
   (type (;5;) (func (param i64 i32) (result i64)))
   (type (;6;) (func (param f32 i32) (result f32)))
   (type (;7;) (func (param f64 i32) (result f64)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
+  (import "wprof" "enter" (func (;0;) (type 0)))
+  (import "wprof" "leave" (func (;1;) (type 1)))
+  (import "wprof" "current" (func (;2;) (type 2)))
   (import "wprof" "leave_i32" (func (;3;) (type 4)))
   (import "wprof" "leave_i64" (func (;4;) (type 5)))
   (import "wprof" "leave_f32" (func (;5;) (type 6)))
   (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
-  (import "wprof" "host_leave" (func (;8;) (type 0)))
+  (import "wprof" "host_enter" (func (;7;) (type 1)))
+  (import "wprof" "host_leave" (func (;8;) (type 3)))
   (global $acc (;0;) (mut i32) i32.const 0)
   (export "main" (func $main))
-  (func $main (;9;) (type 1) (result i32)
+  (func $helper (;9;) (type 0) (param $x i32) (result i32)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 1
+    block (result i32) ;; label = @1
+      local.get $x
+      local.get $x
+      i32.mul
+    end
+    local.get 1
+    call 3
+  )
+  (func $work (;10;) (type 1) (param $x i32)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 1
+    block ;; label = @1
+      global.get $acc
+      local.get $x
+      call $helper
+      i32.add
+      global.set $acc
+    end
+    local.get 1
+    call 1
+  )
+  (func $boom (;11;) (type 2) (result i32)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 0
+    block (result i32) ;; label = @1
+      unreachable
+    end
+    local.get 0
+    call 3
+  )
+  (func $after (;12;) (type 3)
+    (local i32)
+    i32.const 3
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $main (;13;) (type 2) (result i32)
     (local i32)
     i32.const 4
     call 0
@@ -66,57 +115,5 @@
     end
     local.get 0
     call 3
-  )
-  (func $work (;10;) (type 2) (param i32)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 1
-    block ;; label = @1
-      global.get $acc
-      local.get 0
-      call $helper
-      i32.add
-      global.set $acc
-    end
-    local.get 1
-    call 1
-  )
-  (func $helper (;11;) (type 3) (param i32) (result i32)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 1
-    block (result i32) ;; label = @1
-      local.get 0
-      local.get 0
-      i32.mul
-    end
-    local.get 1
-    call 3
-  )
-  (func $boom (;12;) (type 1) (result i32)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 0
-    block (result i32) ;; label = @1
-      unreachable
-    end
-    local.get 0
-    call 3
-  )
-  (func $after (;13;) (type 0)
-    (local i32)
-    i32.const 3
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )

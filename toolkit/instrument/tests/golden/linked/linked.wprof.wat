@@ -29,20 +29,20 @@
 ;;   "linked": true
 ;; }
 (module
-  (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
+  (type (;0;) (func (param i32 i32 i32 i32) (result i32)))
+  (type (;1;) (func))
+  (type (;2;) (func (param i64 i64) (result i64)))
+  (type (;3;) (func (result i32)))
   (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i32 i32 i32 i32) (result i32)))
+  (type (;5;) (func (param i32)))
   (type (;6;) (func (param i64 i32) (result i64)))
-  (type (;7;) (func (param i64 i64) (result i64)))
-  (type (;8;) (func (param f32 i32) (result f32)))
-  (type (;9;) (func (param f64 i32) (result f64)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (;0;) (type 5)))
+  (type (;7;) (func (param f32 i32) (result f32)))
+  (type (;8;) (func (param f64 i32) (result f64)))
+  (type (;9;) (func (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (;0;) (type 0)))
   (memory (;0;) 1)
-  (memory $wprof (;1;) 1)
-  (tag $e (;0;) (type 0))
+  (memory (;1;) 1)
+  (tag $e (;0;) (type 1))
   (global $started (;0;) (mut i32) i32.const 0)
   (global (;1;) i32 i32.const 0)
   (global (;2;) i32 i32.const 4)
@@ -62,19 +62,19 @@
   (export "write" (func $write))
   (export "caught" (func $caught))
   (export "wprof:cur_addr" (global 1))
-  (export "wprof:current" (func 15))
-  (export "wprof:enter" (func 1))
+  (export "wprof:current" (func 9))
+  (export "wprof:enter" (func 16))
   (export "wprof:flat_base" (global 9))
   (export "wprof:host_addr" (global 2))
-  (export "wprof:host_enter" (func 8))
-  (export "wprof:host_leave" (func 13))
-  (export "wprof:init" (func 2))
-  (export "wprof:leave" (func 14))
-  (export "wprof:leave_f32" (func 11))
-  (export "wprof:leave_f64" (func 12))
-  (export "wprof:leave_i32" (func 9))
-  (export "wprof:leave_i64" (func 10))
-  (export "wprof:memory" (memory $wprof))
+  (export "wprof:host_enter" (func 7))
+  (export "wprof:host_leave" (func 8))
+  (export "wprof:init" (func 6))
+  (export "wprof:leave" (func 10))
+  (export "wprof:leave_f32" (func 13))
+  (export "wprof:leave_f64" (func 14))
+  (export "wprof:leave_i32" (func 11))
+  (export "wprof:leave_i64" (func 12))
+  (export "wprof:memory" (memory 1))
   (export "wprof:n_funcs" (global 6))
   (export "wprof:node_cap" (global 4))
   (export "wprof:node_count" (global 3))
@@ -83,166 +83,106 @@
   (export "wprof:overflow_addr" (global 11))
   (export "wprof:scratch_addr" (global 12))
   (export "wprof:start" (func $init))
-  (func (;1;) (type 3) (param i32) (result i32)
-    (local i32 i32 i32 i32 i32)
-    global.get 4
-    i32.eqz
-    if ;; label = @1
-      call $wprof:probe_runtime_not_initialized
-    else
-    end
-    global.get 1
-    i32.load $wprof
-    local.set 1
-    global.get 1
-    i32.const -2
-    i32.store $wprof
-    global.get 9
-    local.get 0
-    i32.const 3
-    i32.shl
-    i32.add
-    local.set 2
-    local.get 2
-    local.get 2
-    i64.load $wprof
-    i64.const 1
-    i64.add
-    i64.store $wprof
-    local.get 1
-    i32.const -1640531535
-    i32.mul
-    local.get 0
-    i32.xor
-    i32.const -2048144789
-    i32.mul
-    local.set 3
-    local.get 3
-    local.get 3
-    i32.const 15
-    i32.shr_u
-    i32.xor
-    global.get 5
-    i32.and
-    local.set 3
-    loop ;; label = @1
-      global.get 8
-      local.get 3
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set 2
-      local.get 2
-      i32.load $wprof
-      local.set 4
-      local.get 4
-      i32.eqz
-      if ;; label = @2
-        global.get 3
-        global.get 4
-        i32.ge_u
-        if ;; label = @3
-          global.get 10
-          i64.const 1
-          i64.add
-          global.set 10
-          global.get 11
-          global.get 10
-          i64.store $wprof
-          global.get 13
-          local.get 1
-          i32.const 2147483647
-          i32.and
-          i32.const 3
-          i32.shl
-          i32.add
-          local.set 2
-          local.get 2
-          local.get 2
-          i64.load $wprof
-          i64.const 1
-          i64.add
-          i64.store $wprof
-          global.get 1
-          local.get 1
-          i32.const -2147483648
-          i32.or
-          i32.store $wprof
-          local.get 1
-          return
-        else
-        end
-        global.get 3
-        local.set 4
-        local.get 4
-        i32.const 1
-        i32.add
-        global.set 3
-        local.get 2
-        local.get 4
-        i32.store $wprof
-        global.get 7
-        local.get 4
-        i32.const 4
-        i32.shl
-        i32.add
-        local.set 5
-        local.get 5
-        local.get 1
-        i32.store $wprof
-        local.get 5
-        local.get 0
-        i32.store $wprof offset=4
-        local.get 5
-        i64.const 1
-        i64.store $wprof offset=8
-        global.get 1
-        local.get 4
-        i32.store $wprof
-        local.get 1
-        return
-      else
-      end
-      global.get 7
-      local.get 4
-      i32.const 4
-      i32.shl
-      i32.add
-      local.set 5
-      local.get 5
-      i32.load $wprof
-      local.get 1
-      i32.eq
-      local.get 5
-      i32.load $wprof offset=4
-      local.get 0
-      i32.eq
-      i32.and
-      if ;; label = @2
-        local.get 5
-        local.get 5
-        i64.load $wprof offset=8
-        i64.const 1
-        i64.add
-        i64.store $wprof offset=8
-        global.get 1
-        local.get 4
-        i32.store $wprof
-        local.get 1
-        return
-      else
-      end
-      local.get 3
+  (func $init (;1;) (type 1)
+    (local i32)
+    i32.const 0
+    call 16
+    local.set 0
+    block ;; label = @1
       i32.const 1
-      i32.add
-      global.get 5
-      i32.and
-      local.set 3
-      br 0 (;@1;)
+      global.set $started
     end
-    unreachable
+    i32.const 0
+    local.get 0
+    i32.store 1
   )
-  (func (;2;) (type 4) (param i32 i32) (result i32)
+  (func $sum (;2;) (type 2) (param $a i64) (param $b i64) (result i64)
+    (local i32 i64)
+    i32.const 1
+    call 16
+    local.set 2
+    block (result i64) ;; label = @1
+      local.get $a
+      local.get $b
+      i64.add
+    end
+    local.set 3
+    i32.const 16
+    local.get 3
+    i64.store 1
+    i32.const 0
+    local.get 2
+    i32.store 1
+    local.get 3
+  )
+  (func $write (;3;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 2
+    call 16
+    local.set 0
+    block (result i32) ;; label = @1
+      i32.const 1
+      i32.const 0
+      i32.const 0
+      i32.const 8
+      i32.const 4
+      i32.const 1
+      i32.store 1
+      call $fd_write
+      i32.const 4
+      i32.const 0
+      i32.store 1
+    end
+    local.set 1
+    i32.const 16
+    local.get 1
+    i32.store 1
+    i32.const 0
+    local.get 0
+    i32.store 1
+    local.get 1
+  )
+  (func $thrower (;4;) (type 1)
+    (local i32)
+    i32.const 3
+    call 16
+    local.set 0
+    block ;; label = @1
+      throw $e
+    end
+    i32.const 0
+    local.get 0
+    i32.store 1
+  )
+  (func $caught (;5;) (type 3) (result i32)
+    (local i32 i32 i32)
+    i32.const 4
+    call 16
+    local.set 0
+    i32.const 0
+    i32.load 1
+    local.set 1
+    block (result i32) ;; label = @1
+      block ;; label = @2
+        try_table (catch_all 0 (;@2;)) ;; label = @3
+          call $thrower
+        end
+      end
+      i32.const 0
+      local.get 1
+      i32.store 1
+      global.get $started
+    end
+    local.set 2
+    i32.const 16
+    local.get 2
+    i32.store 1
+    i32.const 0
+    local.get 0
+    i32.store 1
+    local.get 2
+  )
+  (func (;6;) (type 4) (param i32 i32) (result i32)
     (local i32 i32 i32)
     local.get 1
     i32.const 4
@@ -303,7 +243,7 @@
     i32.add
     i32.const 16
     i32.shr_u
-    memory.size $wprof
+    memory.size 1
     i32.sub
     local.set 4
     local.get 4
@@ -311,183 +251,234 @@
     i32.gt_s
     if ;; label = @1
       local.get 4
-      memory.grow $wprof
+      memory.grow 1
       i32.const -1
       i32.eq
       if ;; label = @2
         i32.const -1
         return
-      else
       end
-    else
     end
     global.get 7
     i32.const -1
-    i32.store $wprof
+    i32.store 1
     global.get 7
     i32.const -1
-    i32.store $wprof offset=4
+    i32.store 1 offset=4
     global.get 7
     i32.const 0
-    i32.store $wprof offset=16
+    i32.store 1 offset=16
     global.get 7
     i32.const -2
-    i32.store $wprof offset=20
+    i32.store 1 offset=20
     i32.const 2
     global.set 3
     global.get 1
     i32.const 0
-    i32.store $wprof
+    i32.store 1
     i32.const 0
   )
-  (func $write (;3;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 2
-    call 1
-    local.set 0
-    block (result i32) ;; label = @1
-      i32.const 1
-      i32.const 0
-      i32.const 0
-      i32.const 8
-      i32.const 4
-      i32.const 1
-      i32.store $wprof
-      call $fd_write
-      i32.const 4
-      i32.const 0
-      i32.store $wprof
-    end
-    local.set 1
-    i32.const 16
-    local.get 1
-    i32.store $wprof
-    i32.const 0
-    local.get 0
-    i32.store $wprof
-    local.get 1
-  )
-  (func $caught (;4;) (type 1) (result i32)
-    (local i32 i32 i32)
-    i32.const 4
-    call 1
-    local.set 0
-    i32.const 0
-    i32.load $wprof
-    local.set 1
-    block (result i32) ;; label = @1
-      block ;; label = @2
-        try_table (catch_all 0 (;@2;)) ;; label = @3
-          call $thrower
-        end
-      end
-      i32.const 0
-      local.get 1
-      i32.store $wprof
-      global.get $started
-    end
-    local.set 2
-    i32.const 16
-    local.get 2
-    i32.store $wprof
-    i32.const 0
-    local.get 0
-    i32.store $wprof
-    local.get 2
-  )
-  (func $sum (;5;) (type 7) (param i64 i64) (result i64)
-    (local i32 i64)
-    i32.const 1
-    call 1
-    local.set 2
-    block (result i64) ;; label = @1
-      local.get 0
-      local.get 1
-      i64.add
-    end
-    local.set 3
-    i32.const 16
-    local.get 3
-    i64.store $wprof
-    i32.const 0
-    local.get 2
-    i32.store $wprof
-    local.get 3
-  )
-  (func $init (;6;) (type 0)
-    (local i32)
-    i32.const 0
-    call 1
-    local.set 0
-    block ;; label = @1
-      i32.const 1
-      global.set $started
-    end
-    i32.const 0
-    local.get 0
-    i32.store $wprof
-  )
-  (func $thrower (;7;) (type 0)
-    (local i32)
-    i32.const 3
-    call 1
-    local.set 0
-    block ;; label = @1
-      throw $e
-    end
-    i32.const 0
-    local.get 0
-    i32.store $wprof
-  )
-  (func (;8;) (type 2) (param i32)
+  (func (;7;) (type 5) (param i32)
     global.get 2
     local.get 0
     i32.const 1
     i32.add
-    i32.store $wprof
+    i32.store 1
   )
-  (func (;9;) (type 4) (param i32 i32) (result i32)
-    global.get 1
-    local.get 1
-    i32.store $wprof
-    local.get 0
-  )
-  (func (;10;) (type 6) (param i64 i32) (result i64)
-    global.get 1
-    local.get 1
-    i32.store $wprof
-    local.get 0
-  )
-  (func (;11;) (type 8) (param f32 i32) (result f32)
-    global.get 1
-    local.get 1
-    i32.store $wprof
-    local.get 0
-  )
-  (func (;12;) (type 9) (param f64 i32) (result f64)
-    global.get 1
-    local.get 1
-    i32.store $wprof
-    local.get 0
-  )
-  (func (;13;) (type 0)
+  (func (;8;) (type 1)
     global.get 2
     i32.const 0
-    i32.store $wprof
+    i32.store 1
   )
-  (func (;14;) (type 2) (param i32)
+  (func (;9;) (type 3) (result i32)
+    global.get 1
+    i32.load 1
+  )
+  (func (;10;) (type 5) (param i32)
     global.get 1
     local.get 0
-    i32.store $wprof
+    i32.store 1
   )
-  (func (;15;) (type 1) (result i32)
+  (func (;11;) (type 4) (param i32 i32) (result i32)
     global.get 1
-    i32.load $wprof
+    local.get 1
+    i32.store 1
+    local.get 0
   )
-  (func $wprof:probe_runtime_not_initialized (;16;) (type 0)
+  (func (;12;) (type 6) (param i64 i32) (result i64)
+    global.get 1
+    local.get 1
+    i32.store 1
+    local.get 0
+  )
+  (func (;13;) (type 7) (param f32 i32) (result f32)
+    global.get 1
+    local.get 1
+    i32.store 1
+    local.get 0
+  )
+  (func (;14;) (type 8) (param f64 i32) (result f64)
+    global.get 1
+    local.get 1
+    i32.store 1
+    local.get 0
+  )
+  (func $wprof:probe_runtime_not_initialized (;15;) (type 1)
     unreachable
   )
-  (@producers
-    (processed-by "walrus" "0.28.0")
+  (func (;16;) (type 9) (param i32) (result i32)
+    (local i32 i32 i32 i32 i32)
+    global.get 4
+    i32.eqz
+    if ;; label = @1
+      call $wprof:probe_runtime_not_initialized
+    end
+    global.get 1
+    i32.load 1
+    local.set 1
+    global.get 1
+    i32.const -2
+    i32.store 1
+    global.get 9
+    local.get 0
+    i32.const 3
+    i32.shl
+    i32.add
+    local.set 3
+    local.get 3
+    local.get 3
+    i64.load 1
+    i64.const 1
+    i64.add
+    i64.store 1
+    local.get 1
+    i32.const -1640531535
+    i32.mul
+    local.get 0
+    i32.xor
+    i32.const -2048144789
+    i32.mul
+    local.set 2
+    local.get 2
+    local.get 2
+    i32.const 15
+    i32.shr_u
+    i32.xor
+    global.get 5
+    i32.and
+    local.set 2
+    loop ;; label = @1
+      global.get 8
+      local.get 2
+      i32.const 2
+      i32.shl
+      i32.add
+      local.set 3
+      local.get 3
+      i32.load 1
+      local.set 4
+      local.get 4
+      i32.eqz
+      if ;; label = @2
+        global.get 3
+        global.get 4
+        i32.ge_u
+        if ;; label = @3
+          global.get 10
+          i64.const 1
+          i64.add
+          global.set 10
+          global.get 11
+          global.get 10
+          i64.store 1
+          global.get 13
+          local.get 1
+          i32.const 2147483647
+          i32.and
+          i32.const 3
+          i32.shl
+          i32.add
+          local.set 3
+          local.get 3
+          local.get 3
+          i64.load 1
+          i64.const 1
+          i64.add
+          i64.store 1
+          global.get 1
+          local.get 1
+          i32.const -2147483648
+          i32.or
+          i32.store 1
+          local.get 1
+          return
+        end
+        global.get 3
+        local.set 4
+        local.get 4
+        i32.const 1
+        i32.add
+        global.set 3
+        local.get 3
+        local.get 4
+        i32.store 1
+        global.get 7
+        local.get 4
+        i32.const 4
+        i32.shl
+        i32.add
+        local.set 5
+        local.get 5
+        local.get 1
+        i32.store 1
+        local.get 5
+        local.get 0
+        i32.store 1 offset=4
+        local.get 5
+        i64.const 1
+        i64.store 1 offset=8
+        global.get 1
+        local.get 4
+        i32.store 1
+        local.get 1
+        return
+      end
+      global.get 7
+      local.get 4
+      i32.const 4
+      i32.shl
+      i32.add
+      local.set 5
+      local.get 5
+      i32.load 1
+      local.get 1
+      i32.eq
+      local.get 5
+      i32.load 1 offset=4
+      local.get 0
+      i32.eq
+      i32.and
+      if ;; label = @2
+        local.get 5
+        local.get 5
+        i64.load 1 offset=8
+        i64.const 1
+        i64.add
+        i64.store 1 offset=8
+        global.get 1
+        local.get 4
+        i32.store 1
+        local.get 1
+        return
+      end
+      local.get 2
+      i32.const 1
+      i32.add
+      global.get 5
+      i32.and
+      local.set 2
+      br 0 (;@1;)
+    end
+    unreachable
   )
 )

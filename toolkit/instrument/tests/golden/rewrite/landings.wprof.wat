@@ -45,27 +45,60 @@
 ;; }
 (module
   (type (;0;) (func))
-  (type (;1;) (func (result i32)))
-  (type (;2;) (func (param i32)))
-  (type (;3;) (func (param i32) (result i32)))
-  (type (;4;) (func (param i32 i32) (result i32)))
-  (type (;5;) (func (param i64 i32) (result i64)))
-  (type (;6;) (func (param f32 i32) (result f32)))
-  (type (;7;) (func (param f64 i32) (result f64)))
-  (type (;8;) (func (param funcref) (result i32)))
-  (import "wprof" "enter" (func (;0;) (type 3)))
-  (import "wprof" "leave" (func (;1;) (type 2)))
-  (import "wprof" "current" (func (;2;) (type 1)))
-  (import "wprof" "leave_i32" (func (;3;) (type 4)))
-  (import "wprof" "leave_i64" (func (;4;) (type 5)))
-  (import "wprof" "leave_f32" (func (;5;) (type 6)))
-  (import "wprof" "leave_f64" (func (;6;) (type 7)))
-  (import "wprof" "host_enter" (func (;7;) (type 2)))
+  (type (;1;) (func (param i32)))
+  (type (;2;) (func (param i32) (result i32)))
+  (type (;3;) (func (result i32)))
+  (type (;4;) (func (param funcref) (result i32)))
+  (type (;5;) (func (param i32 i32) (result i32)))
+  (type (;6;) (func (param i64 i32) (result i64)))
+  (type (;7;) (func (param f32 i32) (result f32)))
+  (type (;8;) (func (param f64 i32) (result f64)))
+  (import "wprof" "enter" (func (;0;) (type 2)))
+  (import "wprof" "leave" (func (;1;) (type 1)))
+  (import "wprof" "current" (func (;2;) (type 3)))
+  (import "wprof" "leave_i32" (func (;3;) (type 5)))
+  (import "wprof" "leave_i64" (func (;4;) (type 6)))
+  (import "wprof" "leave_f32" (func (;5;) (type 7)))
+  (import "wprof" "leave_f64" (func (;6;) (type 8)))
+  (import "wprof" "host_enter" (func (;7;) (type 1)))
   (import "wprof" "host_leave" (func (;8;) (type 0)))
   (tag $e (;0;) (type 0))
-  (tag $ev (;1;) (type 2) (param i32))
-  (func $catch_to_loop (;9;) (type 3) (param i32) (result i32)
-    (local i32 i32 i32)
+  (tag $ev (;1;) (type 1) (param i32))
+  (func $thrower (;9;) (type 0)
+    (local i32)
+    i32.const 0
+    call 0
+    local.set 0
+    block ;; label = @1
+      throw $e
+    end
+    local.get 0
+    call 1
+  )
+  (func $thrower_v (;10;) (type 0)
+    (local i32)
+    i32.const 1
+    call 0
+    local.set 0
+    block ;; label = @1
+      i32.const 6
+      throw $ev
+    end
+    local.get 0
+    call 1
+  )
+  (func $after (;11;) (type 0)
+    (local i32)
+    i32.const 2
+    call 0
+    local.set 0
+    block ;; label = @1
+    end
+    local.get 0
+    call 1
+  )
+  (func $catch_to_loop (;12;) (type 2) (param $n i32) (result i32)
+    (local $i i32) (local i32 i32)
     i32.const 3
     call 0
     local.set 2
@@ -75,26 +108,41 @@
       loop ;; label = @2
         local.get 3
         call 1
-        local.get 1
+        local.get $i
         i32.const 1
         i32.add
-        local.set 1
-        local.get 1
-        local.get 0
+        local.set $i
+        local.get $i
+        local.get $n
         i32.lt_s
         if ;; label = @3
           try_table (catch_all 1 (;@2;)) ;; label = @4
             call $thrower
           end
-        else
         end
       end
-      local.get 1
+      local.get $i
     end
     local.get 2
     call 3
   )
-  (func $catch_to_try_table (;10;) (type 1) (result i32)
+  (func $catch_to_function (;13;) (type 3) (result i32)
+    (local i32 i32)
+    i32.const 4
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block (result i32) ;; label = @1
+      try_table (catch $ev 0 (;@1;)) ;; label = @2
+        call $thrower_v
+      end
+      i32.const -1
+    end
+    local.get 0
+    call 3
+  )
+  (func $catch_to_try_table (;14;) (type 3) (result i32)
     (local i32 i32)
     i32.const 5
     call 0
@@ -119,7 +167,30 @@
     local.get 0
     call 3
   )
-  (func $legacy (;11;) (type 1) (result i32)
+  (func $catch_to_legacy_try (;15;) (type 0)
+    (local i32 i32)
+    i32.const 6
+    call 0
+    local.set 0
+    call 2
+    local.set 1
+    block ;; label = @1
+      try ;; label = @2
+        try_table (catch_all 0 (;@2;)) ;; label = @3
+          call $thrower
+        end
+      catch_all
+        local.get 1
+        call 1
+      end
+      local.get 1
+      call 1
+      call $after
+    end
+    local.get 0
+    call 1
+  )
+  (func $legacy (;16;) (type 3) (result i32)
     (local i32 i32)
     i32.const 7
     call 0
@@ -143,37 +214,14 @@
     local.get 0
     call 3
   )
-  (func $catch_to_legacy_try (;12;) (type 0)
-    (local i32 i32)
-    i32.const 6
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block ;; label = @1
-      try ;; label = @2
-        try_table (catch_all 0 (;@2;)) ;; label = @3
-          call $thrower
-        end
-      catch_all
-        local.get 1
-        call 1
-      end
-      local.get 1
-      call 1
-      call $after
-    end
-    local.get 0
-    call 1
-  )
-  (func $on_null (;13;) (type 8) (param funcref) (result i32)
+  (func $on_null (;17;) (type 4) (param $r funcref) (result i32)
     (local i32)
     i32.const 8
     call 0
     local.set 1
     block (result i32) ;; label = @1
       i32.const 9
-      local.get 0
+      local.get $r
       br_on_null 0 (;@1;)
       drop
       drop
@@ -181,57 +229,5 @@
     end
     local.get 1
     call 3
-  )
-  (func $catch_to_function (;14;) (type 1) (result i32)
-    (local i32 i32)
-    i32.const 4
-    call 0
-    local.set 0
-    call 2
-    local.set 1
-    block (result i32) ;; label = @1
-      try_table (catch $ev 0 (;@1;)) ;; label = @2
-        call $thrower_v
-      end
-      i32.const -1
-    end
-    local.get 0
-    call 3
-  )
-  (func $thrower_v (;15;) (type 0)
-    (local i32)
-    i32.const 1
-    call 0
-    local.set 0
-    block ;; label = @1
-      i32.const 6
-      throw $ev
-    end
-    local.get 0
-    call 1
-  )
-  (func $thrower (;16;) (type 0)
-    (local i32)
-    i32.const 0
-    call 0
-    local.set 0
-    block ;; label = @1
-      throw $e
-    end
-    local.get 0
-    call 1
-  )
-  (func $after (;17;) (type 0)
-    (local i32)
-    i32.const 2
-    call 0
-    local.set 0
-    block ;; label = @1
-    end
-    local.get 0
-    call 1
-  )
-  (@producers
-    (processed-by "walrus" "0.28.0")
   )
 )
