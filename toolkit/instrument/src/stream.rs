@@ -97,8 +97,21 @@ pub(crate) fn instrument(
     options: &crate::Options,
     entry: impl Fn(u32) -> FunctionEntry,
 ) -> Result<Instrumented, Error> {
-    // Bytes are copied unread below; only a valid module may be.
-    crate::validate(wasm).map_err(Error::Parse)?;
+    // Most of the input is copied unread, so the output is validated, and
+    // the input only when something fails: one validation, not two, for
+    // the modules that are valid (validating a 69 MB module takes a
+    // second). An invalid input is reported as such, whatever tripped.
+    write(wasm, options, entry).map_err(|e| match crate::validate(wasm) {
+        Err(invalid) => Error::Parse(invalid),
+        Ok(()) => e,
+    })
+}
+
+fn write(
+    wasm: &[u8],
+    options: &crate::Options,
+    entry: impl Fn(u32) -> FunctionEntry,
+) -> Result<Instrumented, Error> {
     let mut module = Shape::read(wasm)?;
     let linked = options.link_runtime;
     let runtime = if linked {
@@ -234,14 +247,19 @@ pub(crate) fn instrument(
             Payload::CodeSectionEntry(body) => {
                 let fid = functions.len() as u32;
                 let index = module.imported_funcs + fid;
-                let ty = module.local_types[fid as usize];
+                let ty = *module
+                    .local_types
+                    .get(fid as usize)
+                    .ok_or_else(|| Error::Module("more function bodies than functions".into()))?;
                 let (params, results) = module.func(ty)?;
                 let block = match results.as_slice() {
                     [] => wasm_encoder::BlockType::Empty,
                     [t] => wasm_encoder::BlockType::Result(
                         RoundtripReencoder.val_type(*t).map_err(reencode)?,
                     ),
-                    _ => wasm_encoder::BlockType::FunctionType(block_types[results]),
+                    _ => wasm_encoder::BlockType::FunctionType(
+                        block_types.get(results).copied().unwrap_or(0),
+                    ),
                 };
                 let result = match results.as_slice() {
                     [t] => number(*t),
