@@ -294,6 +294,10 @@ fn write(
             Payload::CustomSection(c) if c.name().starts_with(".debug_") => {}
             Payload::CustomSection(c) => out.custom(c.name(), c.data()),
             Payload::End(_) => {}
+            Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            } => return Err(Error::Module("a component, not a core module".into())),
             Payload::Version { .. } => {}
             other => {
                 if let Some((id, range)) = other.as_section() {
