@@ -253,12 +253,17 @@ class Bench:
             r.summary = None
         return r
 
-    def instrument(self):
-        box = self.root / "instrument"
+    def instrument(self, strip=False):
+        """`wprof instrument`; with `strip`, `--strip-dwarf`: the streaming
+        instrumenter, as a run's own instrumenting (which drops DWARF)."""
+        label = "instrument-stripped" if strip else "instrument"
+        box = self.root / label
         box.mkdir()
         art = box / "artifact.wasm"
         cmd = [str(self.a.wprof), "instrument", str(self.spec["wasm"]), "-o", str(art)]
-        env = dict(self.base_env, WPROF_CACHE_DIR=str(self.fresh("instrument")))
+        if strip:
+            cmd.append("--strip-dwarf")
+        env = dict(self.base_env, WPROF_CACHE_DIR=str(self.fresh(label)))
         r = run(cmd, env, box / "log", self.a.timeout)
         r.size = art.stat().st_size if art.exists() else None
         if art.exists():
@@ -335,6 +340,11 @@ def bench_one(a, name, spec):
     res["instrument"] = ins
     if not ok(ins):
         res["notes"].append(failure(ins, f"{name}: wprof instrument fails"))
+    log("wprof instrument --strip-dwarf")
+    ins = b.instrument(strip=True)
+    res["instrument_stripped"] = ins
+    if not ok(ins):
+        res["notes"].append(failure(ins, f"{name}: wprof instrument --strip-dwarf fails"))
 
     artifacts, wxdg = b.fresh("wprof-artifacts"), b.fresh("wprof-xdg")
     log("wprof run, cold (empty artifact and compilation caches)")
@@ -390,9 +400,10 @@ def report(a, results):
     for r in results:
         n = r["name"]
         if "plain_cold" not in r or not ok(r["plain_cold"]):
-            rows.append([n] + ["–"] * 10)
+            rows.append([n] + ["–"] * 11)
             continue
         pc, ins, wc = r["plain_cold"], r.get("instrument"), r.get("wprof_cold")
+        st = r.get("instrument_stripped")
         pw, ww, sw = r.get("plain_warm", []), r.get("wprof_warm", []), r.get("sample_warm", [])
         mp = med([x.wall for x in pw if ok(x)])
         mw = med([x.wall for x in ww if ok(x)])
@@ -405,6 +416,7 @@ def report(a, results):
             f"{s(pc.wall)} / {s(mp)}",
             f"{mb(pc.rss)} / {mb(med([x.rss for x in pw]))}",
             (f"{s(ins.wall)}, {mb(ins.rss)}" if ok(ins) else "FAIL") if ins else "–",
+            (f"{s(st.wall)}, {mb(st.rss)}" if ok(st) else "FAIL") if st else "–",
             (f"{s(wc.wall)}, {mb(wc.rss)}" if ok(wc) else "FAIL") if wc else "–",
             f"{s(mw)}, {mb(med([x.rss for x in ww if ok(x)]))}" if mw else "FAIL",
             f"{mw / mp:.2f}x" if mw and mp else "–",
@@ -413,7 +425,7 @@ def report(a, results):
             f"{s(gw)} / {s(gs)} = {gw / gs:.2f}x" if gw and gs else "–",
         ])
     table(rows, ["module", "plain wall cold / warm", "plain RSS cold / warm",
-                 "wprof instrument", "wprof run 1st (cold)", "wprof run 2nd+ (warm)",
+                 "wprof instrument", "... --strip-dwarf", "wprof run 1st (cold)", "wprof run 2nd+ (warm)",
                  "instr. slowdown", "--mode sample (warm)", "sample slowdown",
                  "guest: instr / sample"])
 
@@ -421,7 +433,8 @@ def report(a, results):
     print("Where the first run's time goes (instrument step measured separately; "
           "rest = compile + load + write outputs):")
     for r in results:
-        wc, ins, sc = r.get("wprof_cold"), r.get("instrument"), r.get("sample_cold")
+        # A run's own instrumenting drops DWARF, as --strip-dwarf does.
+        wc, ins, sc = r.get("wprof_cold"), r.get("instrument_stripped"), r.get("sample_cold")
         if not (wc and ok(wc) and wc.summary):
             continue
         g = wc.summary["wall_ns"] / 1e9
@@ -437,7 +450,7 @@ def report(a, results):
             line += f"; warm run outside the guest {s(over)}"
         print(line)
         if ins and ok(ins):
-            print(f"    wprof instrument: cpu {s(ins.cpu)}, artifact {size(ins.size)}; "
+            print(f"    wprof instrument --strip-dwarf: cpu {s(ins.cpu)}, artifact {size(ins.size)}; "
                   f"cache after the runs: artifacts {size(r.get('artifact_cache'))}, "
                   f"compiled code {size(r.get('compile_cache'))}")
 
