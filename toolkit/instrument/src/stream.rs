@@ -48,6 +48,9 @@ fn has_dwarf(wasm: &[u8]) -> bool {
         .any(|p| matches!(p, Ok(Payload::CustomSection(c)) if c.name().starts_with(".debug_")))
 }
 
+/// An export the artifact adds: name, kind, index.
+type Export = (String, wasm_encoder::ExportKind, u32);
+
 /// A function type: parameters and results.
 type FuncType = (Vec<wasmparser::ValType>, Vec<wasmparser::ValType>);
 
@@ -348,8 +351,8 @@ fn linked_probes(
     module: &Shape,
     runtime: &Runtime,
     shift: &Shift<'_>,
-) -> Result<(Probes, Vec<(String, wasm_encoder::ExportKind, u32)>), Error> {
-    let mut exports: Vec<(String, wasm_encoder::ExportKind, u32)> = runtime
+) -> Result<(Probes, Vec<Export>), Error> {
+    let mut exports: Vec<Export> = runtime
         .exports
         .iter()
         .map(|(name, kind, index)| {
@@ -552,7 +555,7 @@ impl Shape {
 struct Runtime {
     wasm: &'static [u8],
     /// The runtime's exports: name, kind and index in the runtime.
-    exports: Vec<(String, wasm_encoder::ExportKind, u32)>,
+    exports: Vec<Export>,
     /// Initial values of its `i32` constant globals, by index.
     constants: HashMap<u32, u32>,
     /// Its (function) types.
@@ -783,7 +786,7 @@ impl Added<'_> {
 
 fn exports_after(
     mut section: wasm_encoder::ExportSection,
-    exports: &[(String, wasm_encoder::ExportKind, u32)],
+    exports: &[Export],
 ) -> wasm_encoder::ExportSection {
     for (name, kind, index) in exports {
         section.export(name, *kind, *index);
