@@ -1130,6 +1130,11 @@ impl Probes {
             locals = locals.saturating_add(reader.read_var_u32().map_err(parse)?);
             reader.read::<wasmparser::ValType>().map_err(parse)?;
         }
+        // The probes' locals must have indices (the validator allows far
+        // fewer locals than this anyway).
+        if locals > u32::MAX - 4 {
+            return Err(Error::Module("too many locals".into()));
+        }
         let ops_at = reader.original_position();
 
         let saved = locals;
