@@ -1,6 +1,7 @@
 //! wprof-instrument's integration tests, one binary: what the rewrite emits
 //! (`golden`: `.wat` in, checked `.wat` out) and that it changes nothing a
-//! module computes (`differential`: random modules run before and after).
+//! module computes (`differential`: random modules run before and after),
+//! and that damaged input is refused as input (`mutated`).
 //!
 //! ```text
 //! cargo test --release -p wprof-instrument --test all
@@ -9,4 +10,5 @@
 
 mod differential;
 mod golden;
+mod mutated;
 mod runtime;
