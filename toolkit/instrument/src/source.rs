@@ -72,12 +72,17 @@ impl std::fmt::Debug for Sources {
     }
 }
 
+/// Whether a custom section named `name` holds DWARF.
+pub(crate) fn is_dwarf(name: &str) -> bool {
+    name.starts_with(".debug_")
+}
+
 /// The `.debug_*` sections of `wasm`, by name.
 fn debug_sections(wasm: &[u8]) -> Result<HashMap<String, Arc<[u8]>>, BinaryReaderError> {
     let mut out = HashMap::new();
     for payload in crate::headers::payloads(wasm) {
         if let Payload::CustomSection(c) = payload?
-            && c.name().starts_with(".debug_")
+            && is_dwarf(c.name())
         {
             out.insert(c.name().to_string(), Arc::from(c.data()));
         }

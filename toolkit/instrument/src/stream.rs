@@ -45,7 +45,7 @@ pub(crate) fn applies(wasm: &[u8], options: &crate::Options) -> bool {
 
 fn has_dwarf(wasm: &[u8]) -> bool {
     crate::headers::payloads(wasm)
-        .any(|p| matches!(p, Ok(Payload::CustomSection(c)) if c.name().starts_with(".debug_")))
+        .any(|p| matches!(p, Ok(Payload::CustomSection(c)) if crate::source::is_dwarf(c.name())))
 }
 
 /// An export the artifact adds: name, kind, index.
@@ -294,7 +294,7 @@ fn write(
                     out.put(0, &names);
                 }
             }
-            Payload::CustomSection(c) if c.name().starts_with(".debug_") => {}
+            Payload::CustomSection(c) if crate::source::is_dwarf(c.name()) => {}
             Payload::CustomSection(c) => out.custom(c.name(), c.data()),
             Payload::End(_) => {}
             Payload::Version {
